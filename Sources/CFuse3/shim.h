@@ -1,0 +1,2 @@
+#pragma once
+#include <fuse3/fuse.h>

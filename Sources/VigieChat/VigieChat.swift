@@ -1,0 +1,1 @@
+// VigieChat: see docs/architecture.md. The service is not implemented yet.

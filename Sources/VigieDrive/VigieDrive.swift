@@ -1,0 +1,1 @@
+// VigieDrive: see docs/architecture.md. The service is not implemented yet.

@@ -1,0 +1,1 @@
+// VigieFileDrop: see docs/architecture.md. The service is not implemented yet.

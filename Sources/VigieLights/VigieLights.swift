@@ -1,0 +1,1 @@
+// VigieLights: see docs/architecture.md. The service is not implemented yet.

@@ -1,0 +1,1 @@
+// VigieModem: see docs/architecture.md. The service is not implemented yet.

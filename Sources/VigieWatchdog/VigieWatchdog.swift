@@ -1,0 +1,1 @@
+// VigieWatchdog: see docs/architecture.md. The service is not implemented yet.

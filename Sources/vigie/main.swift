@@ -1,0 +1,1 @@
+print("vigie: not built yet")
