@@ -1,0 +1,409 @@
+/// The whole configuration, `/etc/vigie/vigie.toml`.
+///
+/// Every key has a default: an empty file is a working configuration. Keys
+/// are documented here once; `vigie config reference` prints the reference
+/// (docs/configuration.md) from these tables.
+public struct VigieConfig: ConfigSection {
+  public var daemon = DaemonConfig()
+  public var modem = ModemConfig()
+  public var sms = SMSConfig()
+  public var filedrop = FileDropConfig()
+  public var drive = DriveConfig()
+  public var watchdog = WatchdogConfig()
+  public var irc = IRCConfig()
+  public var xmpp = XMPPConfig()
+  public var alerts = AlertsConfig()
+  public var leds = LEDsConfig()
+  public var status = StatusConfig()
+
+  public init() {}
+
+  public static let fields: [ConfigField<VigieConfig>] = [
+    .init("daemon", table: \.daemon, doc: "The daemon itself: state, sockets, logging."),
+    .init("modem", table: \.modem, doc: "The USB 3G/4G modem (libgammu)."),
+    .init("sms", table: \.sms, doc: "The SMS command gateway."),
+    .init("filedrop", table: \.filedrop, doc: "The LAN file drop (web page and HTTP endpoints)."),
+    .init("drive", table: \.drive, doc: "The Google Drive sync mount."),
+    .init("watchdog", table: \.watchdog, doc: "The network watchdog (packet probes)."),
+    .init("irc", table: \.irc, doc: "The IRC client (alerts and commands)."),
+    .init("xmpp", table: \.xmpp, doc: "The XMPP client (alerts and commands)."),
+    .init("alerts", table: \.alerts, doc: "The alert router."),
+    .init("leds", table: \.leds, doc: "Status LEDs."),
+    .init("status", table: \.status, doc: "Status page and Prometheus metrics."),
+  ]
+
+  /// The subsystems the supervisor runs, in start order (shutdown runs in
+  /// reverse). The state store and the control socket are always on.
+  public static let subsystems: [Subsystem] = [.leds, .modem, .irc, .xmpp, .alerts, .watchdog, .sms, .drive, .filedrop, .status]
+
+  /// Whether `subsystem` is switched on.
+  public func isEnabled(_ subsystem: Subsystem) -> Bool {
+    switch subsystem {
+    case .modem: modem.enabled
+    case .sms: sms.enabled
+    case .filedrop: filedrop.enabled
+    case .drive: drive.enabled
+    case .watchdog: watchdog.enabled
+    case .irc: irc.enabled
+    case .xmpp: xmpp.enabled
+    case .alerts: alerts.enabled
+    case .leds: leds.enabled
+    case .status: status.enabled
+    }
+  }
+
+  /// A stable text of one subsystem's section, used to tell on reload which
+  /// services must restart. `[daemon]` changes restart nothing: they apply at
+  /// the next start (the supervisor logs which keys need a restart).
+  public func fingerprint(of subsystem: Subsystem) -> String {
+    var lines: [String] = []
+    switch subsystem {
+    case .modem: modem.renderTOML(path: "modem", into: &lines)
+    case .sms: sms.renderTOML(path: "sms", into: &lines)
+    case .filedrop: filedrop.renderTOML(path: "filedrop", into: &lines)
+    case .drive: drive.renderTOML(path: "drive", into: &lines)
+    case .watchdog: watchdog.renderTOML(path: "watchdog", into: &lines)
+    case .irc: irc.renderTOML(path: "irc", into: &lines)
+    case .xmpp: xmpp.renderTOML(path: "xmpp", into: &lines)
+    case .alerts: alerts.renderTOML(path: "alerts", into: &lines)
+    case .leds: leds.renderTOML(path: "leds", into: &lines)
+    case .status: status.renderTOML(path: "status", into: &lines)
+    }
+    // Secrets are masked in renderings; a changed secret file path still shows.
+    return lines.joined(separator: "\n") + secretsFingerprint(of: subsystem)
+  }
+
+  private func secretsFingerprint(of subsystem: Subsystem) -> String {
+    switch subsystem {
+    case .modem: "\u{1}" + modem.pin
+    case .irc: "\u{1}" + irc.password
+    case .xmpp: "\u{1}" + xmpp.password
+    case .drive: "\u{1}" + drive.clientSecret
+    default: ""
+    }
+  }
+
+  /// The configuration as TOML, secrets masked.
+  public func renderTOML() -> String {
+    var lines: [String] = []
+    renderTOML(path: "", into: &lines)
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+/// A supervised subsystem, named like its configuration section.
+public enum Subsystem: String, Sendable, CaseIterable, Hashable {
+  case modem, sms, filedrop, drive, watchdog, irc, xmpp, alerts, leds, status
+}
+
+/// Privilege levels of commands and of the people who send them.
+public enum Privilege: String, ConfigEnum, Comparable, Hashable {
+  /// Look: STATUS, HELP, PING.
+  case read
+  /// Change how things run: ACK, SILENCE, RESTART a service, SHARE.
+  case operate
+  /// Everything, including REBOOT.
+  case admin
+
+  public static func < (a: Privilege, b: Privilege) -> Bool {
+    allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+  }
+}
+
+public enum LogLevel: String, ConfigEnum {
+  case trace, debug, info, notice, warning, error, critical
+}
+
+// MARK: - Sections
+
+public struct DaemonConfig: ConfigSection {
+  public var name = "vigie"
+  public var stateDir = "/var/lib/vigie"
+  public var runtimeDir = "/run/vigie"
+  public var controlSocket = ""
+  public var controlLevel = Privilege.admin
+  public var logLevel = LogLevel.info
+  public var shutdownTimeout = Duration.seconds(5)
+  public var healthyAfter = Duration.seconds(60)
+  public var restartBackoffMax = Duration.seconds(300)
+
+  public init() {}
+
+  /// The control socket path: `control_socket`, or `<runtime_dir>/control.sock`.
+  public var controlSocketPath: String {
+    controlSocket.isEmpty ? (runtimeDir.hasSuffix("/") ? runtimeDir : runtimeDir + "/") + "control.sock" : controlSocket
+  }
+
+  public static let fields: [ConfigField<DaemonConfig>] = [
+    .init("name", \.name, doc: "Name of this site, shown in alerts, STATUS and the status page."),
+    .init("state_dir", \.stateDir, doc: "Where the state database (queues, journal, history) lives. `--state-dir` overrides it."),
+    .init("runtime_dir", \.runtimeDir, doc: "Directory for the control socket and other runtime files."),
+    .init("control_socket", \.controlSocket, doc: "Path of the control socket used by `vigie status` and `vigie cmd`; empty means `<runtime_dir>/control.sock`."),
+    .init("control_level", \.controlLevel, doc: "Privilege of local users who can open the control socket (mode 0660: root and the vigie group)."),
+    .init("log_level", \.logLevel, doc: "Lowest level logged."),
+    .init("shutdown_timeout", \.shutdownTimeout, doc: "How long services get to stop on SIGTERM before the daemon exits anyway."),
+    .init("healthy_after", \.healthyAfter, doc: "A service that runs this long without failing has its restart backoff reset."),
+    .init("restart_backoff_max", \.restartBackoffMax, doc: "Longest wait between two restarts of a failing service."),
+  ]
+}
+
+/// A phone number allowed to send SMS commands, and its privilege.
+public struct SMSSender: ConfigSection {
+  public var number = ""
+  public var level = Privilege.read
+  public init() {}
+  public static let fields: [ConfigField<SMSSender>] = [
+    .init("number", \.number, doc: "Phone number, preferably in international format (+33612345678)."),
+    .init("level", \.level, doc: "Highest privilege this number may use."),
+  ]
+}
+
+public struct ModemConfig: ConfigSection {
+  public var enabled = true
+  public var device = "auto"
+  public var pin = ""
+  public var pinFile = ""
+  public var pollInterval = Duration.seconds(60)
+  public var commandTimeout = Duration.seconds(30)
+  public init() {}
+  public static let fields: [ConfigField<ModemConfig>] = [
+    .init("enabled", \.enabled, doc: "Run the modem service."),
+    .init("device", \.device, doc: "`auto` (found through udev), a device path such as `/dev/ttyUSB0`, or a `/dev/serial/by-id/...` link."),
+    .init("pin", \.pin, doc: "SIM PIN. Prefer `pin_file`.", secret: true),
+    .init("pin_file", \.pinFile, doc: "File holding the SIM PIN (mode 0600)."),
+    .init("poll_interval", \.pollInterval, doc: "How often signal quality and registration are read."),
+    .init("command_timeout", \.commandTimeout, doc: "Longest wait for one modem operation before recovery starts."),
+  ]
+}
+
+public struct SMSConfig: ConfigSection {
+  public var enabled = true
+  public var allow: [SMSSender] = []
+  public var maxReplyParts = 3
+  public var dailyBudget = 50
+  public var maxCommandAge = Duration.seconds(3600)
+  public init() {}
+  public static let fields: [ConfigField<SMSConfig>] = [
+    .init("enabled", \.enabled, doc: "Receive SMS commands and send SMS replies and alerts."),
+    .init("allow", tables: \.allow, doc: "Senders allowed to send commands (`[[sms.allow]]` with `number` and `level`); others are ignored and never answered."),
+    .init("max_reply_parts", \.maxReplyParts, doc: "Longest reply, in SMS parts; longer replies are truncated with a marker."),
+    .init("daily_budget", \.dailyBudget, doc: "Most SMS sent per day (cost guard)."),
+    .init("max_command_age", \.maxCommandAge, doc: "Commands older than this (by SMSC timestamp) are refused."),
+  ]
+}
+
+public enum ClashPolicy: String, ConfigEnum {
+  case rename, overwrite, refuse
+}
+
+public struct FileDropConfig: ConfigSection {
+  public var enabled = true
+  public var listen = "0.0.0.0:8080"
+  public var root = "/srv/vigie/drop"
+  public var maxUploadSize = ByteSize.gib(4)
+  public var freeSpaceReserve = ByteSize.mib(200)
+  public var clash = ClashPolicy.rename
+  public var publicRead = true
+  public init() {}
+  public static let fields: [ConfigField<FileDropConfig>] = [
+    .init("enabled", \.enabled, doc: "Serve the LAN file drop."),
+    .init("listen", \.listen, doc: "Address and port to listen on, `host:port` (`[::]:8080` for IPv6)."),
+    .init("root", \.root, doc: "Folder served and written; nothing outside it is reachable."),
+    .init("max_upload_size", \.maxUploadSize, doc: "Largest single upload."),
+    .init("free_space_reserve", \.freeSpaceReserve, doc: "Uploads stop before free space falls below this."),
+    .init("clash", \.clash, doc: "What an upload does when the name exists: `rename` to `name (1).ext`, `overwrite`, or `refuse`."),
+    .init("public_read", \.publicRead, doc: "Allow listing and downloads without a password."),
+  ]
+}
+
+public struct DriveConfig: ConfigSection {
+  public var enabled = false
+  public var mount = "/srv/vigie/drive"
+  public var clientID = ""
+  public var clientSecret = ""
+  public var clientSecretFile = ""
+  public var tokenFile = "/var/lib/vigie/drive-token.json"
+  public var cacheDir = "/var/cache/vigie/drive"
+  public var cacheSize = ByteSize.gib(1)
+  public var uploadWindow = ""
+  public var pollInterval = Duration.seconds(300)
+  public var apiBase = "https://www.googleapis.com/drive/v3"
+  public var uploadBase = "https://www.googleapis.com/upload/drive/v3"
+  public var tokenURL = "https://oauth2.googleapis.com/token"
+  public var deviceURL = "https://oauth2.googleapis.com/device/code"
+  public init() {}
+  public static let fields: [ConfigField<DriveConfig>] = [
+    .init("enabled", \.enabled, doc: "Mount Google Drive."),
+    .init("mount", \.mount, doc: "Mount point of the Drive folder."),
+    .init("client_id", \.clientID, doc: "OAuth client id from the Google developer console."),
+    .init("client_secret", \.clientSecret, doc: "OAuth client secret. Prefer `client_secret_file`.", secret: true),
+    .init("client_secret_file", \.clientSecretFile, doc: "File holding the OAuth client secret (mode 0600)."),
+    .init("token_file", \.tokenFile, doc: "Where the OAuth refresh token is kept (written with mode 0600)."),
+    .init("cache_dir", \.cacheDir, doc: "Local data cache."),
+    .init("cache_size", \.cacheSize, doc: "Largest size of the data cache (dirty data is never evicted)."),
+    .init("upload_window", \.uploadWindow, doc: "Time of day uploads may run, `HH:MM-HH:MM` in local time; empty means any time."),
+    .init("poll_interval", \.pollInterval, doc: "How often the changes feed is polled."),
+    .init("api_base", \.apiBase, doc: "Drive API endpoint (tests point it at an emulator)."),
+    .init("upload_base", \.uploadBase, doc: "Drive upload endpoint."),
+    .init("token_url", \.tokenURL, doc: "OAuth token endpoint."),
+    .init("device_url", \.deviceURL, doc: "OAuth device-authorisation endpoint."),
+  ]
+}
+
+/// One watched target, `[[watchdog.target]]`.
+public struct WatchTarget: ConfigSection {
+  public var name = ""
+  public var host = ""
+  public var probe = "icmp"
+  public var interval: Duration = .zero
+  public var timeout: Duration = .zero
+  public var dependsOn: [String] = []
+  public init() {}
+  public static let fields: [ConfigField<WatchTarget>] = [
+    .init("name", \.name, doc: "Unique name, used in alerts and commands."),
+    .init("host", \.host, doc: "Host name or address to probe."),
+    .init("probe", \.probe, doc: "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`."),
+    .init("interval", \.interval, doc: "Probe interval; 0 means `[watchdog] interval`."),
+    .init("timeout", \.timeout, doc: "Probe timeout; 0 means `[watchdog] timeout`."),
+    .init("depends_on", \.dependsOn, doc: "Names of targets this one is reached through (its parents)."),
+  ]
+}
+
+public struct WatchdogConfig: ConfigSection {
+  public var enabled = true
+  public var interval = Duration.seconds(60)
+  public var timeout = Duration.seconds(2)
+  public var failures = 3
+  public var window = 5
+  public var successes = 2
+  public var maxPacketsPerSecond = 50
+  public var target: [WatchTarget] = []
+  public init() {}
+  public static let fields: [ConfigField<WatchdogConfig>] = [
+    .init("enabled", \.enabled, doc: "Run the network watchdog."),
+    .init("interval", \.interval, doc: "Default probe interval."),
+    .init("timeout", \.timeout, doc: "Default probe timeout."),
+    .init("failures", \.failures, doc: "A target is DOWN after this many failures..."),
+    .init("window", \.window, doc: "...among this many latest probes."),
+    .init("successes", \.successes, doc: "Consecutive successes needed to be UP again."),
+    .init("max_packets_per_second", \.maxPacketsPerSecond, doc: "Global cap on probe packets sent per second."),
+    .init("target", tables: \.target, doc: "Targets to watch (`[[watchdog.target]]`)."),
+  ]
+}
+
+/// Someone allowed to command over chat.
+public struct ChatPrincipal: ConfigSection {
+  public var account = ""
+  public var hostmask = ""
+  public var jid = ""
+  public var level = Privilege.read
+  public init() {}
+  public static let fields: [ConfigField<ChatPrincipal>] = [
+    .init("account", \.account, doc: "IRC services account (checked through SASL/account-tag)."),
+    .init("hostmask", \.hostmask, doc: "IRC `nick!user@host` mask; only if you trust the network's cloaks."),
+    .init("jid", \.jid, doc: "XMPP bare JID."),
+    .init("level", \.level, doc: "Highest privilege allowed."),
+  ]
+}
+
+public struct IRCConfig: ConfigSection {
+  public var enabled = false
+  public var server = ""
+  public var port = 6697
+  public var tls = true
+  public var nick = "vigie"
+  public var password = ""
+  public var passwordFile = ""
+  public var channels: [String] = []
+  public var commandPrefix = "!"
+  public var allow: [ChatPrincipal] = []
+  public init() {}
+  public static let fields: [ConfigField<IRCConfig>] = [
+    .init("enabled", \.enabled, doc: "Connect to IRC."),
+    .init("server", \.server, doc: "IRC server host name."),
+    .init("port", \.port, doc: "IRC server port."),
+    .init("tls", \.tls, doc: "Use TLS (certificates verified)."),
+    .init("nick", \.nick, doc: "Nickname."),
+    .init("password", \.password, doc: "SASL PLAIN password. Prefer `password_file`.", secret: true),
+    .init("password_file", \.passwordFile, doc: "File holding the SASL password (mode 0600)."),
+    .init("channels", \.channels, doc: "Channels to join and send alerts to."),
+    .init("command_prefix", \.commandPrefix, doc: "Prefix of commands in channels (`!status`)."),
+    .init("allow", tables: \.allow, doc: "Who may command (`[[irc.allow]]` with `account` or `hostmask`, and `level`)."),
+  ]
+}
+
+public struct XMPPConfig: ConfigSection {
+  public var enabled = false
+  public var jid = ""
+  public var password = ""
+  public var passwordFile = ""
+  public var server = ""
+  public var port = 5222
+  public var rooms: [String] = []
+  public var nick = "vigie"
+  public var notify: [String] = []
+  public var allow: [ChatPrincipal] = []
+  public init() {}
+  public static let fields: [ConfigField<XMPPConfig>] = [
+    .init("enabled", \.enabled, doc: "Connect to XMPP."),
+    .init("jid", \.jid, doc: "The bot's JID (`vigie@example.org`)."),
+    .init("password", \.password, doc: "Account password. Prefer `password_file`.", secret: true),
+    .init("password_file", \.passwordFile, doc: "File holding the password (mode 0600)."),
+    .init("server", \.server, doc: "Server host to connect to; empty means the JID's domain."),
+    .init("port", \.port, doc: "Server port."),
+    .init("rooms", \.rooms, doc: "MUC rooms to join and send alerts to."),
+    .init("nick", \.nick, doc: "Nickname in rooms."),
+    .init("notify", \.notify, doc: "JIDs that receive alerts directly."),
+    .init("allow", tables: \.allow, doc: "Who may command (`[[xmpp.allow]]` with `jid` and `level`)."),
+  ]
+}
+
+public struct AlertsConfig: ConfigSection {
+  public var enabled = true
+  public var groupWindow = Duration.seconds(30)
+  public var repeatInterval = Duration.seconds(4 * 3600)
+  public var smsFallbackAfter = Duration.seconds(15 * 60)
+  public var smsNumbers: [String] = []
+  public var quietHours = ""
+  public init() {}
+  public static let fields: [ConfigField<AlertsConfig>] = [
+    .init("enabled", \.enabled, doc: "Route alerts (otherwise they are only logged)."),
+    .init("group_window", \.groupWindow, doc: "Events within this window go out as one message."),
+    .init("repeat_interval", \.repeatInterval, doc: "Repeat an open problem this often."),
+    .init("sms_fallback_after", \.smsFallbackAfter, doc: "Send alerts by SMS when chat has been unreachable this long."),
+    .init("sms_numbers", \.smsNumbers, doc: "Phone numbers that receive SMS alerts."),
+    .init("quiet_hours", \.quietHours, doc: "`HH:MM-HH:MM`: only critical alerts are sent in this window."),
+  ]
+}
+
+public enum LEDBackend: String, ConfigEnum {
+  case auto, sysfs, gpiod, none
+}
+
+public struct LEDsConfig: ConfigSection {
+  public var enabled = true
+  public var backend = LEDBackend.auto
+  public var sysfsRoot = "/sys/class/leds"
+  public var gpioChip = "gpiochip0"
+  public init() {}
+  public static let fields: [ConfigField<LEDsConfig>] = [
+    .init("enabled", \.enabled, doc: "Drive status LEDs."),
+    .init("backend", \.backend, doc: "`sysfs` (kernel LED class), `gpiod` (GPIO lines), `auto` or `none`."),
+    .init("sysfs_root", \.sysfsRoot, doc: "Where kernel LED-class devices are."),
+    .init("gpio_chip", \.gpioChip, doc: "GPIO chip for external LEDs."),
+  ]
+}
+
+public struct StatusConfig: ConfigSection {
+  public var enabled = true
+  public var listen = ""
+  public var metrics = true
+  public var history = Duration.seconds(86_400)
+  public init() {}
+  public static let fields: [ConfigField<StatusConfig>] = [
+    .init("enabled", \.enabled, doc: "Serve the status page and `/api/status`."),
+    .init("listen", \.listen, doc: "Own `host:port`; empty means on the file drop's server."),
+    .init("metrics", \.metrics, doc: "Serve Prometheus metrics at `/metrics`."),
+    .init("history", \.history, doc: "How much history graphs keep."),
+  ]
+}
