@@ -75,16 +75,33 @@ public final class SupervisedService<C: Clock>: Service, Sendable where C.Durati
   /// Applies a new spec. Returns true if the service restarts because of it.
   @discardableResult
   public func update(_ spec: ServiceSpec) -> Bool {
+    apply(spec, force: false)
+  }
+
+  /// Stops the running instance and starts a fresh one now (the RESTART
+  /// command), resetting the backoff.
+  public func restart() {
+    let spec = slot.withLock { $0.spec }
+    apply(spec, force: true)
+  }
+
+  /// Whether the slot's service is enabled in the current configuration.
+  public var isEnabled: Bool { slot.withLock { $0.spec.enabled } }
+
+  @discardableResult
+  private func apply(_ spec: ServiceSpec, force: Bool) -> Bool {
     let continuation = slot.withLock { slot -> AsyncStream<Void>.Continuation? in
       let old = slot.spec
-      guard old.fingerprint != spec.fingerprint || old.enabled != spec.enabled || old.implemented != spec.implemented
+      guard
+        force || old.fingerprint != spec.fingerprint || old.enabled != spec.enabled
+          || old.implemented != spec.implemented
       else { return nil }
       slot.spec = spec
       slot.generation += 1
       return slot.changed
     }
     guard let continuation else { return false }
-    logger.notice("configuration changed; restarting")
+    logger.notice(force ? "restart requested" : "configuration changed; restarting")
     continuation.yield()
     return true
   }

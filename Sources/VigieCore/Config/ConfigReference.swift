@@ -1,0 +1,1 @@
+extension VigieConfig { public static func referenceMarkdown() -> String { "" } }

@@ -1,0 +1,71 @@
+import Foundation
+import VigieCore
+
+/// The control socket speaks one JSON object per line each way.
+///
+/// Requests: `{"op":"status"}` or `{"op":"command","text":"PING 127.0.0.1"}`.
+/// Responses: `{"ok":true,"text":"...","status":{...}}` or `{"ok":false,"text":"why"}`.
+public enum ControlProtocol {
+  public static let maximumLineLength = 64 * 1024
+
+  public struct Request: Codable, Sendable, Equatable {
+    public enum Operation: String, Codable, Sendable {
+      case status
+      case command
+    }
+    public var op: Operation
+    public var text: String?
+
+    public init(op: Operation, text: String? = nil) {
+      self.op = op
+      self.text = text
+    }
+  }
+
+  public struct ServiceRow: Codable, Sendable, Equatable {
+    public var name: String
+    public var state: String
+    public var detail: String?
+    public var restarts: Int
+    public var sinceSeconds: Int
+  }
+
+  public struct Status: Codable, Sendable, Equatable {
+    public var site: String
+    public var version: String
+    public var uptimeSeconds: Int
+    public var services: [ServiceRow]
+
+    public init(_ report: StatusReport) {
+      site = report.site
+      version = report.version
+      uptimeSeconds = report.uptimeSeconds
+      services = report.services.map { service in
+        var detail: String?
+        if case .backingOff(let failures, let error) = service.state { detail = "\(failures) failures, last: \(error)" }
+        return ServiceRow(
+          name: service.name, state: service.state.word, detail: detail, restarts: service.restarts,
+          sinceSeconds: service.sinceSeconds)
+      }
+    }
+  }
+
+  public struct Response: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var text: String
+    public var status: Status?
+
+    public init(ok: Bool, text: String, status: Status? = nil) {
+      self.ok = ok
+      self.text = text
+      self.status = status
+    }
+  }
+
+  static func encode(_ value: some Encodable) -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Encoding these plain structs cannot fail.
+    return (try? encoder.encode(value)) ?? Data("{}".utf8)
+  }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import VigieCore
+
+/// Options of `vigie run` that override the configuration.
+public struct DaemonOptions: Sendable {
+  /// The configuration file; nil means `/etc/vigie/vigie.toml` (defaults when absent).
+  public var configPath: String?
+  /// Overrides `[daemon] state_dir`.
+  public var stateDir: String?
+
+  public init(configPath: String? = nil, stateDir: String? = nil) {
+    self.configPath = configPath
+    self.stateDir = stateDir
+  }
+
+  /// The configuration with the command-line overrides applied.
+  func apply(to config: VigieConfig) -> VigieConfig {
+    var config = config
+    if let stateDir { config.daemon.stateDir = stateDir }
+    return config
+  }
+}
+
+/// `vigie run`: the supervisor. Builds every service from the configuration,
+/// runs them in one ServiceGroup, reloads on SIGHUP, stops on SIGTERM/SIGINT.
+public final class Daemon: Sendable {
+  public let options: DaemonOptions
+  public let board: ServiceBoard
+  private let config: Mutex<VigieConfig>
+  private let started = ContinuousClock.now
+  private let logger: Logger
+  private let slots: [(name: String, service: SupervisedService<ContinuousClock>)]
+  private let registry: Mutex<CommandRegistry?> = Mutex(nil)
+
+  public init(options: DaemonOptions, config: VigieConfig, logger: Logger) {
+    self.options = options
+    let config = options.apply(to: config)
+    self.config = Mutex(config)
+    self.logger = logger
+    let board = ServiceBoard()
+    self.board = board
+    let daemon = config.daemon
+    let backoff = Backoff(base: .seconds(1), factor: 2, cap: daemon.restartBackoffMax, jitter: 0.3)
+    var slots: [(String, SupervisedService<ContinuousClock>)] = []
+    board.set("store", .starting)
+    for subsystem in VigieConfig.subsystems {
+      slots.append(
+        (
+          subsystem.rawValue,
+          SupervisedService(
+            name: subsystem.rawValue, spec: Self.spec(for: subsystem, config: config), board: board, backoff: backoff,
+            healthyAfter: daemon.healthyAfter, clock: ContinuousClock(), logger: logger)
+        ))
+    }
+    self.slots = slots
+  }
+
+  /// What runs for `subsystem` under `config`. Subsystems this build does
+  /// not have yet say so in STATUS instead of pretending to run.
+  static func spec(for subsystem: Subsystem, config: VigieConfig) -> ServiceSpec {
+    .missing(enabled: config.isEnabled(subsystem), fingerprint: config.fingerprint(of: subsystem))
+  }
+
+  /// The current configuration (after reloads).
+  public var currentConfig: VigieConfig { config.withLock { $0 } }
+
+  /// Runs until SIGTERM/SIGINT. Throws when startup fails (state directory,
+  /// state database, control socket).
+  public func run() async throws {
+    let config = currentConfig
+    umask(0o027)
+    try Self.prepareDirectory(config.daemon.stateDir, what: "state directory")
+    board.set("store", .running)
+
+    let registry = CommandRegistry(commands(), logger: logger)
+    self.registry.withLock { $0 = registry }
+    let controlPath = config.daemon.controlSocketPath
+    let controlLevel = config.daemon.controlLevel
+    let logger = self.logger
+    let control = SupervisedService(
+      name: "control",
+      spec: ServiceSpec(enabled: true, fingerprint: "\(controlPath) \(controlLevel)") {
+        // The daemon lives as long as the process: a strong reference is fine.
+        ControlServer(
+          path: controlPath, level: controlLevel, registry: registry, status: { self.statusReport() }, logger: logger)
+      },
+      board: board, backoff: .supervisorDefault, healthyAfter: config.daemon.healthyAfter, clock: ContinuousClock(),
+      logger: logger)
+
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = slots.map {
+      .init(service: $0.service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+    }
+    services.append(.init(service: control, successTerminationBehavior: .ignore))
+    services.append(.init(service: ReloadService(daemon: self, logger: logger)))
+    services.append(.init(service: SystemdService(notifier: SystemdNotifier(), board: board, logger: logger)))
+
+    var groupConfiguration = ServiceGroupConfiguration(
+      services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration = config.daemon.shutdownTimeout
+    groupConfiguration.maximumCancellationDuration = .seconds(1)
+    let group = ServiceGroup(configuration: groupConfiguration)
+    logger.notice(
+      "vigie \(VigieVersion.string) starting",
+      metadata: ["site": "\(config.daemon.name)", "state_dir": "\(config.daemon.stateDir)", "control": "\(controlPath)"])
+    try await group.run()
+    logger.notice("vigie stopped")
+  }
+
+  /// Reloads the configuration file: services whose section changed restart,
+  /// the others keep running. An invalid file changes nothing.
+  public func reload() {
+    let loaded: LoadedConfig
+    do {
+      loaded = try ConfigLoader.load(path: options.configPath)
+    } catch {
+      logger.error("reload refused; keeping the running configuration", metadata: ["problems": "\(error)"])
+      return
+    }
+    let new = options.apply(to: loaded.config)
+    let old = config.withLock { current in
+      let old = current
+      current = new
+      return old
+    }
+    var restarted: [String] = []
+    for (name, slot) in slots {
+      guard let subsystem = Subsystem(rawValue: name) else { continue }
+      if slot.update(Self.spec(for: subsystem, config: new)) { restarted.append(name) }
+    }
+    var needsRestart: [String] = []
+    for field in DaemonConfig.fields where field.renderedValue(in: old.daemon) != field.renderedValue(in: new.daemon) {
+      needsRestart.append("daemon.\(field.name)")
+    }
+    if !needsRestart.isEmpty {
+      logger.warning(
+        "these settings apply at the next start of vigie", metadata: ["keys": "\(needsRestart.joined(separator: ","))"])
+    }
+    for warning in loaded.warnings { logger.warning("\(warning)") }
+    logger.notice(
+      "configuration reloaded",
+      metadata: ["restarted": "\(restarted.isEmpty ? "none" : restarted.joined(separator: ","))"])
+  }
+
+  /// What STATUS shows.
+  public func statusReport() -> StatusReport {
+    StatusReport(
+      site: currentConfig.daemon.name, version: VigieVersion.string,
+      uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot())
+  }
+
+  // MARK: Commands
+
+  func commands() -> [(spec: CommandSpec, handler: CommandRegistry.Handler)] {
+    [
+      (
+        CommandSpec("STATUS", summary: "Uptime, version and the state of every service.", privilege: .read),
+        { [weak self] _ in self?.statusReport().compact ?? "stopping" }
+      ),
+      (
+        CommandSpec(
+          "RESTART", arguments: [.required("service")], summary: "Restart one service now.", privilege: .operate),
+        { [weak self] invocation in
+          guard let self else { return "stopping" }
+          let name = invocation[argument: "service"]!.lowercased()
+          guard let slot = slots.first(where: { $0.name == name })?.service else {
+            let names = slots.map(\.name)
+            var message = "No service '\(CommandGrammar.printable(name))'."
+            if let hint = Suggest.closest(to: name, in: names) { message += " Did you mean \(hint)?" }
+            throw CommandError(.usage, message + " Services: " + names.joined(separator: ", "))
+          }
+          guard slot.isEnabled else { throw CommandError(.failed, "\(name) is disabled in the configuration.") }
+          slot.restart()
+          return "Restarting \(name)."
+        }
+      ),
+    ]
+  }
+
+  static func prepareDirectory(_ path: String, what: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else { throw SupervisorError(.startup, "\(what) \(path) is not a directory") }
+    } else {
+      do {
+        try FileManager.default.createDirectory(
+          atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      } catch {
+        throw SupervisorError(.startup, "cannot create \(what) \(path)", underlyingError: error)
+      }
+    }
+    guard access(path, W_OK) == 0 else {
+      throw SupervisorError(.startup, "\(what) \(path) is not writable by this user; fix its owner or use --state-dir")
+    }
+  }
+}
+
+/// Reloads the configuration on SIGHUP.
+struct ReloadService: Service {
+  let daemon: Daemon
+  let logger: Logger
+
+  func run() async throws {
+    let signals = await UnixSignalsSequence(trapping: .sighup)
+    for await _ in signals.cancelOnGracefulShutdown() {
+      logger.notice("SIGHUP: reloading the configuration")
+      daemon.reload()
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VigieCore
+import VigieRuntime
+
+@main
+struct Vigie: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "vigie",
+    abstract: "Supervise a remote Raspberry Pi with a 3G/4G modem: SMS and chat control, alerts, file drop, Drive.",
+    discussion: """
+      Start the daemon with 'vigie run' (systemd does this on the appliance). While it runs,
+      'vigie status' shows every service and 'vigie cmd "PING 192.0.2.1"' runs the same commands
+      as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
+      """,
+    version: VigieVersion.string,
+    subcommands: [Run.self, Status.self, Cmd.self, Config.self, Version.self]
+  )
+}
+
+/// Options shared by commands that read the configuration.
+struct ConfigOption: ParsableArguments {
+  @Option(name: [.short, .long], help: ArgumentHelp("Configuration file.", valueName: "file"))
+  var config: String?
+}
+
+/// How commands find the running daemon.
+struct SocketOptions: ParsableArguments {
+  @OptionGroup var configOption: ConfigOption
+
+  @Option(help: ArgumentHelp("Control socket of the running daemon (default: from the configuration, or $VIGIE_SOCKET).", valueName: "path"))
+  var socket: String?
+
+  func socketPath() throws -> String {
+    if let socket { return socket }
+    if let fromEnvironment = ProcessInfo.processInfo.environment["VIGIE_SOCKET"], !fromEnvironment.isEmpty {
+      return fromEnvironment
+    }
+    do {
+      return try ConfigLoader.load(path: configOption.config).config.daemon.controlSocketPath
+    } catch {
+      throw ValidationError("cannot find the control socket: \(error)")
+    }
+  }
+}
+
+enum ExitCodes {
+  /// sysexits EX_CONFIG: the configuration is invalid.
+  static let configError = ExitCode(78)
+  /// Like `systemctl status`: the daemon is not running.
+  static let notRunning = ExitCode(3)
+}
+
+struct Run: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the daemon in the foreground (systemd runs it on the appliance).")
+
+  @OptionGroup var configOption: ConfigOption
+
+  @Option(help: ArgumentHelp("State directory (overrides [daemon] state_dir).", valueName: "dir"))
+  var stateDir: String?
+
+  func run() async throws {
+    let loaded: LoadedConfig
+    do {
+      loaded = try ConfigLoader.load(path: configOption.config)
+    } catch {
+      FileHandle.standardError.write(Data("vigie: \(error)\n".utf8))
+      throw ExitCodes.configError
+    }
+    let level = Logger.Level(loaded.config.daemon.logLevel)
+    LoggingSystem.bootstrap { label in VigieLogHandler.standardError(label: label, level: level) }
+    let logger = Logger(label: "vigie")
+    if loaded.file == nil {
+      logger.notice("no \(ConfigLoader.defaultPath): running with the defaults")
+    }
+    for warning in loaded.warnings { logger.warning("\(warning)") }
+    let daemon = Daemon(options: DaemonOptions(configPath: loaded.file, stateDir: stateDir), config: loaded.config, logger: logger)
+    do {
+      try await daemon.run()
+    } catch {
+      logger.critical("cannot run: \(error)")
+      throw ExitCode.failure
+    }
+  }
+}
+
+struct Status: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show the running daemon's services and their states.")
+
+  @OptionGroup var socketOptions: SocketOptions
+
+  @Flag(help: "Print the status as JSON.")
+  var json = false
+
+  func run() async throws {
+    let response = try send(.init(op: .status), socketOptions: socketOptions)
+    if json, let status = response.status {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(status), as: UTF8.self))
+    } else {
+      print(response.text)
+    }
+  }
+}
+
+struct Cmd: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a command on the running daemon, as SMS and chat do.",
+    discussion: "Example: vigie cmd PING 127.0.0.1. Send 'vigie cmd HELP' for the list.")
+
+  @OptionGroup var socketOptions: SocketOptions
+
+  @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
+  var words: [String] = []
+
+  func validate() throws {
+    if words.isEmpty { throw ValidationError("give a command, e.g. vigie cmd STATUS") }
+  }
+
+  func run() async throws {
+    let response = try send(.init(op: .command, text: words.joined(separator: " ")), socketOptions: socketOptions)
+    print(response.text)
+    if !response.ok { throw ExitCode.failure }
+  }
+}
+
+/// Sends one control request, turning "not running" into a plain message and exit code 3.
+func send(_ request: ControlProtocol.Request, socketOptions: SocketOptions) throws -> ControlProtocol.Response {
+  let path = try socketOptions.socketPath()
+  do {
+    return try ControlClient.send(request, path: path)
+  } catch {
+    FileHandle.standardError.write(Data("vigie: \(error.message)\n".utf8))
+    throw error.notRunning ? ExitCodes.notRunning : ExitCode.failure
+  }
+}
+
+struct Config: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Check, show and document the configuration.",
+    subcommands: [Check.self, Show.self, Reference.self])
+
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check a configuration file and list every problem in it.")
+
+    @Argument(help: ArgumentHelp("The file (default: /etc/vigie/vigie.toml).", valueName: "file"))
+    var file: String?
+
+    func run() throws {
+      let path = file ?? ConfigLoader.defaultPath
+      do {
+        let loaded = try ConfigLoader.load(path: path)
+        for warning in loaded.warnings { print(warning) }
+        print("\(path): OK")
+      } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCodes.configError
+      }
+    }
+  }
+
+  struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the effective configuration, defaults included, secrets masked.")
+
+    @Argument(help: ArgumentHelp("The file (default: /etc/vigie/vigie.toml).", valueName: "file"))
+    var file: String?
+
+    @OptionGroup var configOption: ConfigOption
+
+    func run() throws {
+      do {
+        let loaded = try ConfigLoader.load(path: file ?? configOption.config)
+        print("# effective configuration from \(loaded.file ?? "defaults (no \(ConfigLoader.defaultPath))")")
+        print(loaded.config.renderTOML(), terminator: "")
+      } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCodes.configError
+      }
+    }
+  }
+
+  struct Reference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the reference of every key (Markdown), as in docs/configuration.md.")
+
+    func run() throws {
+      print(VigieConfig.referenceMarkdown(), terminator: "")
+    }
+  }
+}
+
+struct Version: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Print the version.")
+  func run() { print("vigie \(VigieVersion.string)") }
+}
+
+extension Logger.Level {
+  init(_ level: LogLevel) {
+    switch level {
+    case .trace: self = .trace
+    case .debug: self = .debug
+    case .info: self = .info
+    case .notice: self = .notice
+    case .warning: self = .warning
+    case .error: self = .error
+    case .critical: self = .critical
+    }
+  }
+}

@@ -1,1 +1,0 @@
-print("vigie: not built yet")
