@@ -74,6 +74,9 @@ public final class Daemon: Sendable {
     let config = currentConfig
     umask(0o027)
     try Self.prepareDirectory(config.daemon.stateDir, what: "state directory")
+    let lock = try Self.lockStateDirectory(config.daemon.stateDir)
+    defer { close(lock) }
+    try ControlServer.prepare(path: config.daemon.controlSocketPath)
     board.set("store", .running)
 
     let registry = CommandRegistry(commands(), logger: logger)
@@ -178,6 +181,26 @@ public final class Daemon: Sendable {
         }
       ),
     ]
+  }
+
+  /// Holds an exclusive lock on `<state_dir>/vigie.lock` for the life of the
+  /// process: two daemons on one state directory would corrupt each other's
+  /// queues. The kernel releases it when the process dies, even on SIGKILL.
+  static func lockStateDirectory(_ directory: String) throws -> Int32 {
+    let path = directory + "/vigie.lock"
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      throw SupervisorError(.startup, "cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      let code = errno
+      close(fd)
+      if code == EWOULDBLOCK {
+        throw SupervisorError(.startup, "another vigie is already running with state directory \(directory)")
+      }
+      throw SupervisorError(.startup, "cannot lock \(path): \(String(cString: strerror(code)))")
+    }
+    return fd
   }
 
   static func prepareDirectory(_ path: String, what: String) throws {

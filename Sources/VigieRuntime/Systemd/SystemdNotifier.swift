@@ -74,12 +74,12 @@ struct SystemdService: Service {
     await waitUntilStarted()
     notifier.notify("READY=1\nSTATUS=" + Self.summary(board.snapshot()))
     logger.debug("sent READY=1 to systemd")
-    try await withThrowingDiscardingTaskGroup { group in
+    await withDiscardingTaskGroup { group in
       if let interval = notifier.watchdogInterval {
         group.addTask {
           while !Task.isCancelled {
             notifier.notify("WATCHDOG=1")
-            try await Task.sleep(for: interval)
+            try? await Task.sleep(for: interval)
           }
         }
       }
