@@ -82,6 +82,7 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "TOMLKit", package: "TOMLKit"),
       ],
       swiftSettings: swiftSettings),
@@ -99,7 +100,7 @@ let package = Package(
     /// SIGKILL test). Not installed.
     .executableTarget(
       name: "vigie-test-helper",
-      dependencies: ["VigieCore", "VigieRuntime"],
+      dependencies: ["VigieCore", "VigieRuntime", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: swiftSettings),
 
     // MARK: Tests

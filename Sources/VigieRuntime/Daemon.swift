@@ -77,7 +77,23 @@ public final class Daemon: Sendable {
     let lock = try Self.lockStateDirectory(config.daemon.stateDir)
     defer { close(lock) }
     try ControlServer.prepare(path: config.daemon.controlSocketPath)
-    board.set("store", .running)
+    let store = try StateStore.open(at: config.daemon.stateDir, logger: logger)
+    defer { try? store.close() }
+    let integrity = try await store.integrityCheck()
+    if !integrity.isOK {
+      logger.critical(
+        "the state database is damaged; queues may have lost items",
+        metadata: ["path": "\(store.path)", "problems": "\(integrity.problems.prefix(5).joined(separator: "; "))"])
+    }
+    let outbox = Outbox(store: store)
+    if let counts = try? await outbox.counts(), !counts.isEmpty {
+      for (queue, count) in counts.sorted(by: { $0.key < $1.key }) where count.pending + count.leased + count.dead > 0 {
+        logger.notice(
+          "queue carried over from the last run",
+          metadata: ["queue": "\(queue)", "pending": "\(count.pending + count.leased)", "dead": "\(count.dead)"])
+      }
+    }
+    board.set("store", integrity.isOK ? .running : .degraded("database damaged: see the log"))
 
     let registry = CommandRegistry(commands(), logger: logger)
     self.registry.withLock { $0 = registry }

@@ -11,6 +11,8 @@ public enum ServiceState: Sendable, Hashable {
   case backingOff(failures: Int, lastError: String)
   case stopping
   case stopped
+  /// Running, but with a problem that needs a person (e.g. a damaged database).
+  case degraded(String)
 
   /// A short word for tables: `running`, `disabled`, `restarting`...
   public var word: String {
@@ -22,6 +24,7 @@ public enum ServiceState: Sendable, Hashable {
     case .backingOff: "restarting"
     case .stopping: "stopping"
     case .stopped: "stopped"
+    case .degraded: "degraded"
     }
   }
 
@@ -74,6 +77,7 @@ public struct StatusReport: Sendable, Hashable {
     for p in problems {
       switch p.state {
       case .backingOff(let failures, let error): parts.append("\(p.name): restarting (\(failures) failures: \(error))")
+      case .degraded(let problem): parts.append("\(p.name): degraded (\(problem))")
       default: parts.append("\(p.name): \(p.state.word)")
       }
     }
@@ -90,6 +94,7 @@ public struct StatusReport: Sendable, Hashable {
       var line = Self.pad(s.name, 10) + Self.pad(s.state.word, 17) + Self.pad(Self.formatDuration(s.sinceSeconds), 10)
       line += String(s.restarts)
       if case .backingOff(let failures, let error) = s.state { line += "  (\(failures) failures, last: \(error))" }
+      if case .degraded(let problem) = s.state { line += "  (\(problem))" }
       lines.append(line)
     }
     return lines.joined(separator: "\n")

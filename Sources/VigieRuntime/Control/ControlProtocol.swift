@@ -43,6 +43,7 @@ public enum ControlProtocol {
       services = report.services.map { service in
         var detail: String?
         if case .backingOff(let failures, let error) = service.state { detail = "\(failures) failures, last: \(error)" }
+        if case .degraded(let problem) = service.state { detail = problem }
         return ServiceRow(
           name: service.name, state: service.state.word, detail: detail, restarts: service.restarts,
           sinceSeconds: service.sinceSeconds)
