@@ -47,7 +47,10 @@ let package = Package(
     // MARK: Services wrapping C libraries and sockets
     .target(
       name: "VigieModem",
-      dependencies: ["VigieCore", "CGammu", "CUdev", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "VigieCore", "CGammu", "CUdev", .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: swiftSettings),
     .target(
       name: "VigieWatchdog",

@@ -93,3 +93,20 @@ public enum PinPolicy {
     return .enter
   }
 }
+
+extension PinPolicy {
+  /// A stable fingerprint of (SIM, PIN) for the state store, so that the PIN
+  /// itself is not copied there. FNV-1a 64: a 4-digit PIN is no secret from
+  /// anyone who can read the database, and the configuration holds it
+  /// anyway; what matters is that the value never changes across versions
+  /// (a different function would make a rejected PIN look new).
+  public static func fingerprint(simID: String, pin: String) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in Array("vigie-pin\u{0}\(simID)\u{0}\(pin)".utf8) {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x0000_0100_0000_01B3
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+  }
+}

@@ -1,0 +1,387 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigieCore
+
+/// Settings of the modem service, resolved from `[modem]` (secrets read).
+public struct ModemServiceConfiguration: Sendable {
+  /// `auto`, a device path, a `/dev/serial/by-id/...` link, or (with
+  /// `connection = "proxyat"`) a command line.
+  public var device: String
+  public var connection: String
+  public var pin: String?
+  public var pollInterval: Duration
+  public var commandTimeout: Duration
+  /// How often stored SMS are read when no notification arrives.
+  public var smsPollInterval: Duration
+  public var gammuLogFile: String?
+
+  public init(
+    device: String, connection: String = "at", pin: String?, pollInterval: Duration, commandTimeout: Duration,
+    smsPollInterval: Duration = .seconds(10), gammuLogFile: String? = nil
+  ) {
+    self.device = device
+    self.connection = connection
+    self.pin = pin
+    self.pollInterval = pollInterval
+    self.commandTimeout = commandTimeout
+    self.smsPollInterval = smsPollInterval
+    self.gammuLogFile = gammuLogFile
+  }
+}
+
+/// The modem: finds the device, opens a libgammu session, unlocks the SIM
+/// safely, watches signal and registration, moves SMS between the modem and
+/// the state store, and climbs the recovery ladder when the modem hangs.
+public final class ModemService: Service, Sendable {
+  let configuration: ModemServiceConfiguration
+  let persistence: any ModemPersistence
+  let sendQueue: any SMSSendQueue
+  let board: ModemStatusBoard
+  let logger: Logger
+
+  public init(
+    configuration: ModemServiceConfiguration, persistence: any ModemPersistence, sendQueue: any SMSSendQueue,
+    board: ModemStatusBoard, logger: Logger
+  ) {
+    self.configuration = configuration
+    self.persistence = persistence
+    self.sendQueue = sendQueue
+    self.board = board
+    var logger = logger
+    logger[metadataKey: "service"] = "modem"
+    self.logger = logger
+  }
+
+  public func run() async throws {
+    var failures = 0
+    defer { board.update { $0.phase = .absent } }
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      guard let gammu = await waitForDevice() else { return }
+      board.update {
+        $0.phase = .connecting
+        $0.device = configuration.connection == "proxyat" ? "emulator" : gammu.device
+      }
+      let session = GammuSession(configuration: gammu, logger: logger)
+      do {
+        try await runSession(session) { failures = 0 }
+        await session.close()
+        return
+      } catch {
+        await session.close()
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        failures += 1
+        let step = RecoveryStep.step(afterFailures: failures)
+        board.update {
+          $0.phase = .recovering
+          $0.lastError = "\(error)"
+        }
+        logger.warning(
+          "modem stopped answering", metadata: ["error": "\(error)", "failures": "\(failures)", "next_step": "\(step)"])
+        await recover(step: step, failures: failures, error: error)
+      }
+    }
+  }
+
+  // MARK: Device
+
+  /// The libgammu configuration for the current device, waiting for one to
+  /// appear. Nil on shutdown.
+  func waitForDevice() async -> GammuConfiguration? {
+    var announced = false
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      if let device = locateDevice() {
+        return GammuConfiguration(
+          device: device, connection: configuration.connection, logFile: configuration.gammuLogFile)
+      }
+      if !announced {
+        logger.notice("waiting for the modem to appear", metadata: ["device": "\(configuration.device)"])
+        board.update { $0.phase = .absent }
+        announced = true
+      }
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+    }
+    return nil
+  }
+
+  /// A usable device path now, or nil. A by-id link is resolved each time:
+  /// after a replug it points at a new ttyUSB number.
+  func locateDevice() -> String? {
+    if configuration.connection == "proxyat" { return configuration.device }
+    if configuration.device != "auto" {
+      return FileManager.default.fileExists(atPath: configuration.device)
+        ? (try? FileManager.default.destinationOfSymbolicLink(atPath: configuration.device)).map {
+          $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: configuration.device).deletingLastPathComponent()
+            .appendingPathComponent($0).standardized.path
+        } ?? configuration.device
+        : nil
+    }
+    // Without udev discovery: the stable link installed by udev-rules/.
+    return FileManager.default.fileExists(atPath: "/dev/vigie-modem") ? "/dev/vigie-modem" : nil
+  }
+
+  // MARK: Session
+
+  func runSession(_ session: GammuSession, onHealthy: () -> Void) async throws {
+    let timeout = configuration.commandTimeout
+    let gammu = session.configuration
+    let probe = try await session.perform("probing the modem", timeout: timeout * 3) { _ in
+      ATProbe(configuration: gammu).run()
+    }
+    let simID = probe.iccid ?? "unknown-sim"
+    board.update {
+      $0.iccid = probe.iccid
+      $0.pinAttemptsLeft = probe.pinAttemptsLeft
+      $0.simState = probe.cpin
+    }
+    try await session.perform("connecting", timeout: timeout * 2) { try $0.connect() }
+    try await unlock(session, simID: simID, attemptsLeft: probe.pinAttemptsLeft)
+
+    let identity = try? await session.perform("identifying", timeout: timeout) { try $0.identity() }
+    let imsi = try? await session.perform("reading the IMSI", timeout: timeout) { try $0.imsi() }
+    try? await session.perform("enabling notifications", timeout: timeout) { try $0.enableIncomingNotifications() }
+    board.update {
+      $0.phase = .ready
+      $0.model = identity?.model
+      $0.manufacturer = identity?.manufacturer
+      $0.imsi = imsi
+      $0.simProblem = nil
+      $0.lastError = nil
+    }
+    logger.info(
+      "modem ready",
+      metadata: ["model": "\(identity?.model ?? "?")", "sim": "\(simID)"])
+
+    var nextHealth = ContinuousClock.now
+    var nextSMS = ContinuousClock.now
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      let now = ContinuousClock.now
+      if now >= nextHealth {
+        try await pollHealth(session, simID: simID)
+        onHealthy()
+        nextHealth = now.advanced(by: configuration.pollInterval)
+      }
+      let announced = (try? await session.perform("polling", timeout: timeout) { try $0.pollNotifications() }) ?? false
+      if announced || now >= nextSMS {
+        try await receive(session, simID: simID)
+        nextSMS = now.advanced(by: configuration.smsPollInterval)
+      }
+      try await sendPending(session)
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+    }
+  }
+
+  /// Applies the PIN policy; returns when the SIM is ready, or throws to
+  /// restart the session. When the SIM must not be touched it waits here,
+  /// re-checking, so a person can unlock it by hand.
+  func unlock(_ session: GammuSession, simID: String, attemptsLeft: Int?) async throws {
+    let timeout = configuration.commandTimeout
+    var alerted = false
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      let status = try await session.perform("reading the SIM status", timeout: timeout) { try $0.securityStatus() }
+      let state: SIMLockState
+      switch status {
+      case .ready: state = .ready
+      case .pin: state = .pinRequired
+      case .puk: state = .pukRequired
+      default: state = .otherCode(status.rawValue.uppercased())
+      }
+      board.update { $0.simState = status == .ready ? "READY" : "SIM \(status.rawValue.uppercased())" }
+      let fingerprint = configuration.pin.map { PinPolicy.fingerprint(simID: simID, pin: $0) }
+      let record: PinRecord? =
+        if let fingerprint { try await persistence.pinRecord(simID: simID, fingerprint: fingerprint) } else { nil }
+      switch PinPolicy.decide(
+        state: state, configuredPIN: configuration.pin != nil, record: record, attemptsLeft: attemptsLeft)
+      {
+      case .nothingToDo:
+        return
+      case .refuse(let reason):
+        board.update {
+          $0.phase = .locked
+          $0.simProblem = reason
+        }
+        if !alerted {
+          logger.error("SIM locked; not entering the PIN", metadata: ["reason": "\(reason)"])
+          try? await persistence.raiseAlert(key: "modem.sim.\(simID)", severity: "critical", text: "SIM: \(reason)")
+          alerted = true
+        }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.pollInterval) }
+      case .enter:
+        let pin = configuration.pin!
+        let now = Int(Date().timeIntervalSince1970)
+        var attempt =
+          record
+          ?? PinRecord(simID: simID, fingerprint: fingerprint!, updatedAt: now)
+        attempt.inFlight = true
+        attempt.updatedAt = now
+        try await persistence.savePinRecord(attempt)  // before the SIM sees the PIN
+        logger.notice("entering the SIM PIN", metadata: ["sim": "\(simID)"])
+        do {
+          try await session.perform("entering the PIN", timeout: timeout) { try $0.enterPIN(pin) }
+          attempt.inFlight = false
+          attempt.accepted = true
+          attempt.updatedAt = Int(Date().timeIntervalSince1970)
+          try await persistence.savePinRecord(attempt)
+          logger.notice("SIM PIN accepted")
+          // The SIM takes a moment to become ready.
+          try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+        } catch let error as ModemError where error.code == .securityError {
+          attempt.inFlight = false
+          attempt.rejected = true
+          attempt.updatedAt = Int(Date().timeIntervalSince1970)
+          try await persistence.savePinRecord(attempt)
+          logger.error("the SIM rejected the configured PIN; it will not be tried again", metadata: ["sim": "\(simID)"])
+          try? await persistence.raiseAlert(
+            key: "modem.pin.\(simID)", severity: "critical",
+            text: "SIM rejected the configured PIN; Vigie will not retry it. Fix [modem] pin_file.")
+        }
+        // Any other error leaves the attempt in flight: counted as failed
+        // unless the PIN was accepted before (see PinPolicy).
+      }
+    }
+  }
+
+  func pollHealth(_ session: GammuSession, simID: String) async throws {
+    let timeout = configuration.commandTimeout
+    let signal: SignalQuality
+    do {
+      signal = try await session.perform("reading the signal", timeout: timeout) { try $0.signalQuality() }
+    } catch let error as ModemError where error.code == .securityError {
+      // E1750-class keys reset after a timeout and ask for the PIN again.
+      logger.warning("the SIM asks for its PIN again (modem reset)")
+      try await unlock(session, simID: simID, attemptsLeft: nil)
+      return
+    }
+    let network = try? await session.perform("reading the network", timeout: timeout) { try $0.networkStatus() }
+    board.update {
+      $0.signalDBm = signal.dBm
+      $0.signalPercent = signal.percent
+      $0.registration = network?.registration.rawValue
+      $0.operatorName = network?.operatorName
+      $0.operatorCode = network?.operatorCode
+      $0.lastSeen = Int(Date().timeIntervalSince1970)
+      $0.phase = .ready
+    }
+    try? await persistence.recordHealth(board.snapshot)
+  }
+
+  /// Reads every stored message, stores it durably, then deletes it from the
+  /// modem. Nothing is deleted unless it was stored first.
+  func receive(_ session: GammuSession, simID: String) async throws {
+    let timeout = configuration.commandTimeout
+    let parts = try await session.perform("reading SMS", timeout: timeout * 4) { try $0.readAllSMS() }
+    guard !parts.isEmpty else { return }
+    try await persistence.storeIncoming(parts, simID: simID)
+    for part in parts {
+      do {
+        try await session.perform("deleting SMS", timeout: timeout) { try $0.delete(part) }
+      } catch {
+        logger.warning("could not delete a stored SMS; it is kept and ignored next time", metadata: ["error": "\(error)"])
+      }
+    }
+    let received = parts.filter { $0.kind == .deliver }.count
+    board.update { $0.smsReceived += received }
+    logger.info("SMS received", metadata: ["parts": "\(parts.count)"])
+  }
+
+  /// Sends what the SMS outbox holds, one message at a time.
+  func sendPending(_ session: GammuSession) async throws {
+    let messages = try await sendQueue.claim(limit: 5)
+    for sms in messages {
+      do {
+        let references = try await session.perform("sending SMS", timeout: configuration.commandTimeout * 4) {
+          try $0.send(
+            text: sms.text, to: sms.to, unicode: sms.unicode, multipart: sms.multipart,
+            confirmation: self.configuration.commandTimeout * 2)
+        }
+        try await sendQueue.sent(sms, references: references)
+        board.update { $0.smsSent += 1 }
+        logger.info("SMS sent", metadata: ["to": "\(sms.to)", "parts": "\(references.count)"])
+      } catch let error as ModemError {
+        try await sendQueue.failed(sms, reason: "\(error)", retryable: true)
+        logger.warning("SMS not sent; will retry", metadata: ["to": "\(sms.to)", "error": "\(error)"])
+        if error.code == .timeout || error.code == .deviceUnavailable { throw error }
+      }
+    }
+  }
+
+  // MARK: Recovery
+
+  func recover(step: RecoveryStep, failures: Int, error: any Error) async {
+    logger.notice("recovery step", metadata: ["step": "\(step)"])
+    switch step {
+    case .reconnect:
+      break  // the next session starts with a fresh state machine
+    case .softReset:
+      if let device = locateDevice() {
+        let session = GammuSession(
+          configuration: GammuConfiguration(device: device, connection: configuration.connection), logger: logger)
+        _ = try? await session.perform("resetting the modem", timeout: configuration.commandTimeout) { machine in
+          try machine.softReset()
+        }
+        await session.close()
+      }
+    case .waitForReenumeration:
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(20)) }
+    case .usbReauthorize:
+      if let device = locateDevice(), let usb = USBDevice(ttyPath: device) {
+        let result = usb.reauthorize()
+        logger.notice("USB re-authorisation", metadata: ["device": "\(usb.sysfsPath)", "result": "\(result)"])
+      } else {
+        logger.notice("USB re-authorisation skipped: no USB device behind the port")
+      }
+    case .alert:
+      try? await persistence.raiseAlert(
+        key: "modem.unresponsive", severity: "critical",
+        text: "The modem does not answer after reconnect, reset and USB power-cycle: \(error)")
+    }
+    let pause = Backoff(base: .seconds(2), factor: 2, cap: .seconds(300), jitter: 0.3).delay(attempt: failures)
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+  }
+}
+
+extension GammuMachine {
+  /// Soft reset (libgammu sends AT+CFUN=1,1 on AT modems).
+  public func softReset() throws {
+    try connect()
+    try resetModem()
+  }
+}
+
+/// The USB device a tty belongs to, for the software power-cycle.
+struct USBDevice {
+  let sysfsPath: String
+
+  init?(ttyPath: String) {
+    let name = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: ttyPath)) ?? ttyPath)
+      .lastPathComponent
+    let link = "/sys/class/tty/\(name)/device"
+    guard let resolved = Optional(URL(fileURLWithPath: link).resolvingSymlinksInPath().path) else { return nil }
+    // .../usb1/1-1/1-1:1.0/ttyUSB0 → the device directory is the parent of the interface (1-1).
+    var url = URL(fileURLWithPath: resolved)
+    while url.path != "/" {
+      if FileManager.default.fileExists(atPath: url.appendingPathComponent("authorized").path),
+        FileManager.default.fileExists(atPath: url.appendingPathComponent("idVendor").path)
+      {
+        sysfsPath = url.path
+        return
+      }
+      url.deleteLastPathComponent()
+    }
+    return nil
+  }
+
+  /// Writes 0 then 1 to `authorized`: the kernel unbinds and rebinds the
+  /// device, like unplugging it.
+  func reauthorize() -> String {
+    let path = sysfsPath + "/authorized"
+    do {
+      try "0".write(toFile: path, atomically: false, encoding: .ascii)
+      usleep(1_000_000)
+      try "1".write(toFile: path, atomically: false, encoding: .ascii)
+      return "done"
+    } catch {
+      return "failed: \(error.localizedDescription)"
+    }
+  }
+}
