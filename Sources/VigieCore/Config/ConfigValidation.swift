@@ -82,7 +82,10 @@ extension DaemonConfig {
 
 extension ModemConfig {
   func validate(_ v: inout Validator) {
-    if device != "auto" { v.absolutePath("modem.device", device) }
+    if device != "auto", connection == .at { v.absolutePath("modem.device", device) }
+    if connection == .proxyat, device == "auto" { v.fail("modem.device", "with connection = \"proxyat\", device is the command to run") }
+    v.positive("modem.sms_poll_interval", smsPollInterval)
+    v.absolutePath("modem.gammu_log", gammuLog, allowEmpty: true)
     v.secret("modem.pin", inline: pin, file: pinFile, required: false, what: "the PIN")
     if !pin.isEmpty, !(4...8).contains(pin.count) || !pin.allSatisfy({ $0.isASCII && $0.isNumber }) {
       v.fail("modem.pin", "a SIM PIN is 4 to 8 digits")

@@ -158,21 +158,35 @@ public struct SMSSender: ConfigSection {
   ]
 }
 
+public enum ModemConnection: String, ConfigEnum {
+  /// A serial AT port (USB modems).
+  case at
+  /// libgammu forks `device` as a command and speaks AT over its stdin/stdout
+  /// (the tests' modem emulator).
+  case proxyat
+}
+
 public struct ModemConfig: ConfigSection {
   public var enabled = true
   public var device = "auto"
+  public var connection = ModemConnection.at
   public var pin = ""
   public var pinFile = ""
   public var pollInterval = Duration.seconds(60)
+  public var smsPollInterval = Duration.seconds(10)
   public var commandTimeout = Duration.seconds(30)
+  public var gammuLog = ""
   public init() {}
   public static let fields: [ConfigField<ModemConfig>] = [
     .init("enabled", \.enabled, doc: "Run the modem service."),
     .init("device", \.device, doc: "`auto` (found through udev), a device path such as `/dev/ttyUSB0`, or a `/dev/serial/by-id/...` link."),
+    .init("connection", \.connection, doc: "`at` for a serial modem; `proxyat` runs `device` as a command speaking AT on stdin/stdout (testing)."),
     .init("pin", \.pin, doc: "SIM PIN. Prefer `pin_file`.", secret: true),
     .init("pin_file", \.pinFile, doc: "File holding the SIM PIN (mode 0600)."),
     .init("poll_interval", \.pollInterval, doc: "How often signal quality and registration are read."),
+    .init("sms_poll_interval", \.smsPollInterval, doc: "How often stored SMS are read when the modem announces nothing."),
     .init("command_timeout", \.commandTimeout, doc: "Longest wait for one modem operation before recovery starts."),
+    .init("gammu_log", \.gammuLog, doc: "File for libgammu's own debug log (AT traffic; may contain PINs: keep it private); empty for none."),
   ]
 }
 
