@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import VigieCore
+import VigieWatchdog
 
 /// Options of `vigie run` that override the configuration.
 public struct DaemonOptions: Sendable {
@@ -178,6 +179,18 @@ public final class Daemon: Sendable {
       (
         CommandSpec("STATUS", summary: "Uptime, version and the state of every service.", privilege: .read),
         { [weak self] _ in self?.statusReport().compact ?? "stopping" }
+      ),
+      (
+        CommandSpec(
+          "PING", arguments: [.required("host")], summary: "Send 3 ICMP echo requests to a host.", privilege: .read),
+        { invocation in
+          let host = invocation[argument: "host"]!
+          do {
+            return try await Pinger.ping(host: host, count: 3).summary
+          } catch let error as PingError {
+            throw CommandError(.failed, "PING \(CommandGrammar.printable(host)): \(error.message)")
+          }
+        }
       ),
       (
         CommandSpec(

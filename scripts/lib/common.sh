@@ -49,3 +49,16 @@ ensure_swift() {
     *) die "Swift 6.1 or newer is needed, found '${version:-unknown}'" ;;
   esac
 }
+
+# ensure_pip_packages NAME...: installs the PyPI packages python3 cannot import.
+ensure_pip_packages() {
+  local missing=()
+  local name
+  for name in "$@"; do
+    python3 -c "import $name" 2>/dev/null || missing+=("$name")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing PyPI packages: ${missing[*]}"
+  python3 -m pip install --quiet "${missing[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${missing[@]}"
+}
