@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import VigieCore
+import VigieModem
 import VigieWatchdog
 
 /// Options of `vigie run` that override the configuration.
@@ -36,6 +37,16 @@ public final class Daemon: Sendable {
   private let logger: Logger
   private let slots: [(name: String, service: SupervisedService<ContinuousClock>)]
   private let registry: Mutex<CommandRegistry?> = Mutex(nil)
+  /// Live modem state, for STATUS and `vigie modem`.
+  public let modemBoard = ModemStatusBoard()
+  /// Opened by `run()` before any service starts.
+  private let resources = Mutex<Resources?>(nil)
+
+  struct Resources: Sendable {
+    let store: StateStore
+    let outbox: Outbox
+    let modemStore: ModemStore
+  }
 
   public init(options: DaemonOptions, config: VigieConfig, logger: Logger) {
     self.options = options
@@ -60,10 +71,36 @@ public final class Daemon: Sendable {
     self.slots = slots
   }
 
-  /// What runs for `subsystem` under `config`. Subsystems this build does
-  /// not have yet say so in STATUS instead of pretending to run.
+  /// Before `run()` opens the state store nothing can run.
   static func spec(for subsystem: Subsystem, config: VigieConfig) -> ServiceSpec {
     .missing(enabled: config.isEnabled(subsystem), fingerprint: config.fingerprint(of: subsystem))
+  }
+
+  /// What runs for `subsystem` under `config`. Subsystems this build does
+  /// not have yet say so in STATUS instead of pretending to run.
+  func spec(for subsystem: Subsystem, config: VigieConfig) -> ServiceSpec {
+    let enabled = config.isEnabled(subsystem)
+    let fingerprint = config.fingerprint(of: subsystem)
+    guard let resources = resources.withLock({ $0 }) else { return Self.spec(for: subsystem, config: config) }
+    let logger = self.logger
+    switch subsystem {
+    case .modem:
+      let section = config.modem
+      let board = modemBoard
+      if !enabled { board.update { $0.phase = .disabled } }
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        let pin: String? =
+          !section.pinFile.isEmpty ? try SecretFile.read(section.pinFile) : section.pin.isEmpty ? nil : section.pin
+        return ModemService(
+          configuration: ModemServiceConfiguration(
+            device: section.device, connection: section.connection.rawValue, pin: pin,
+            pollInterval: section.pollInterval, commandTimeout: section.commandTimeout,
+            smsPollInterval: section.smsPollInterval, gammuLogFile: section.gammuLog.isEmpty ? nil : section.gammuLog),
+          persistence: resources.modemStore, sendQueue: resources.modemStore, board: board, logger: logger)
+      }
+    default:
+      return .missing(enabled: enabled, fingerprint: fingerprint)
+    }
   }
 
   /// The current configuration (after reloads).
@@ -78,7 +115,7 @@ public final class Daemon: Sendable {
     let lock = try Self.lockStateDirectory(config.daemon.stateDir)
     defer { close(lock) }
     try ControlServer.prepare(path: config.daemon.controlSocketPath)
-    let store = try StateStore.open(at: config.daemon.stateDir, logger: logger)
+    let store = try StateStore.open(at: config.daemon.stateDir, migrations: ModemStore.migrations, logger: logger)
     defer { try? store.close() }
     let integrity = try await store.integrityCheck()
     if !integrity.isOK {
@@ -87,6 +124,10 @@ public final class Daemon: Sendable {
         metadata: ["path": "\(store.path)", "problems": "\(integrity.problems.prefix(5).joined(separator: "; "))"])
     }
     let outbox = Outbox(store: store)
+    resources.withLock { $0 = Resources(store: store, outbox: outbox, modemStore: ModemStore(store: store, outbox: outbox)) }
+    for (name, slot) in slots {
+      if let subsystem = Subsystem(rawValue: name) { slot.update(spec(for: subsystem, config: config)) }
+    }
     if let counts = try? await outbox.counts(), !counts.isEmpty {
       for (queue, count) in counts.sorted(by: { $0.key < $1.key }) where count.pending + count.leased + count.dead > 0 {
         logger.notice(
@@ -149,7 +190,7 @@ public final class Daemon: Sendable {
     var restarted: [String] = []
     for (name, slot) in slots {
       guard let subsystem = Subsystem(rawValue: name) else { continue }
-      if slot.update(Self.spec(for: subsystem, config: new)) { restarted.append(name) }
+      if slot.update(spec(for: subsystem, config: new)) { restarted.append(name) }
     }
     var needsRestart: [String] = []
     for field in DaemonConfig.fields where field.renderedValue(in: old.daemon) != field.renderedValue(in: new.daemon) {
@@ -167,9 +208,12 @@ public final class Daemon: Sendable {
 
   /// What STATUS shows.
   public func statusReport() -> StatusReport {
-    StatusReport(
-      site: currentConfig.daemon.name, version: VigieVersion.string,
-      uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot())
+    let config = currentConfig
+    var details: [String] = []
+    if config.modem.enabled { details.append(modemBoard.snapshot.summary) }
+    return StatusReport(
+      site: config.daemon.name, version: VigieVersion.string,
+      uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot(), details: details)
   }
 
   // MARK: Commands

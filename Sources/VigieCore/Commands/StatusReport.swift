@@ -60,12 +60,15 @@ public struct StatusReport: Sendable, Hashable {
   public var version: String
   public var uptimeSeconds: Int
   public var services: [ServiceStatus]
+  /// One line per subsystem with something to say (modem signal, WAN...).
+  public var details: [String]
 
-  public init(site: String, version: String, uptimeSeconds: Int, services: [ServiceStatus]) {
+  public init(site: String, version: String, uptimeSeconds: Int, services: [ServiceStatus], details: [String] = []) {
     self.site = site
     self.version = version
     self.uptimeSeconds = uptimeSeconds
     self.services = services
+    self.details = details
   }
 
   /// Compact text for SMS and chat: one line, problems first.
@@ -73,6 +76,7 @@ public struct StatusReport: Sendable, Hashable {
     let problems = services.filter { !$0.state.isHealthy }
     let running = services.filter { $0.state == .running }.map(\.name)
     var parts = ["\(site) up \(Self.formatDuration(uptimeSeconds)), vigie \(version)"]
+    parts += details
     if !running.isEmpty { parts.append("ok: " + running.joined(separator: " ")) }
     for p in problems {
       switch p.state {
@@ -97,6 +101,7 @@ public struct StatusReport: Sendable, Hashable {
       if case .degraded(let problem) = s.state { line += "  (\(problem))" }
       lines.append(line)
     }
+    if !details.isEmpty { lines += [""] + details }
     return lines.joined(separator: "\n")
   }
 
