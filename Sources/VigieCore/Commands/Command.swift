@@ -53,8 +53,14 @@ public struct CommandSpec: Sendable, Hashable {
   /// One line of help.
   public var summary: String
   public var privilege: Privilege
+  /// Destructive commands (REBOOT) run only after `CONFIRM <code>` from the
+  /// same sender within the confirmation window.
+  public var needsConfirmation: Bool
 
-  public init(_ name: String, arguments: [ArgumentSpec] = [], summary: String, privilege: Privilege) {
+  public init(
+    _ name: String, arguments: [ArgumentSpec] = [], summary: String, privilege: Privilege,
+    needsConfirmation: Bool = false
+  ) {
     precondition(!name.isEmpty && name == name.uppercased(), "command names are upper-case")
     precondition(
       arguments.dropLast().allSatisfy { if case .rest = $0 { false } else { true } }, "rest must be last")
@@ -62,6 +68,7 @@ public struct CommandSpec: Sendable, Hashable {
     self.arguments = arguments
     self.summary = summary
     self.privilege = privilege
+    self.needsConfirmation = needsConfirmation
   }
 
   /// `PING host`, `HELP [command]`.

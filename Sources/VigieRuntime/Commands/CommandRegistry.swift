@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import VigieCore
 
 /// The answer to a command, sent back on the transport it came from.
@@ -24,9 +25,25 @@ public final class CommandRegistry: Sendable {
   public static let helpSpec = CommandSpec(
     "HELP", arguments: [.optional("command")], summary: "List the commands you may use, or explain one.",
     privilege: .read)
+  public static let confirmSpec = CommandSpec(
+    "CONFIRM", arguments: [.required("code")],
+    summary: "Confirm a destructive command with the code it replied with.", privilege: .read)
 
-  public init(_ commands: [(spec: CommandSpec, handler: Handler)], logger: Logger) {
-    var specs = [Self.helpSpec]
+  /// How long a confirmation code stays valid.
+  public let confirmationWindow: Duration
+  private let pending = Mutex<[PendingConfirmation]>([])
+
+  struct PendingConfirmation {
+    var code: String
+    var invocation: CommandInvocation
+    var expires: ContinuousClock.Instant
+  }
+
+  public init(
+    _ commands: [(spec: CommandSpec, handler: Handler)], confirmationWindow: Duration = .seconds(120), logger: Logger
+  ) {
+    self.confirmationWindow = confirmationWindow
+    var specs = [Self.helpSpec, Self.confirmSpec]
     var handlers: [String: Handler] = [:]
     for command in commands {
       specs.append(command.spec)
@@ -57,6 +74,44 @@ public final class CommandRegistry: Sendable {
     case .success(let parsed):
       invocation = parsed
     }
+    if invocation.spec.name == "CONFIRM" {
+      return await confirm(code: invocation[argument: "code"]!, principal: principal)
+    }
+    if invocation.spec.needsConfirmation {
+      let code = String(UInt16.random(in: 1000...9999))
+      pending.withLock { list in
+        list.removeAll { $0.invocation.principal == principal || $0.expires < .now }
+        list.append(
+          PendingConfirmation(code: code, invocation: invocation, expires: .now.advanced(by: confirmationWindow)))
+      }
+      logger.notice("confirmation asked", metadata: ["from": "\(principal)", "command": "\(invocation.spec.name)"])
+      let minutes = max(1, Int(confirmationWindow.components.seconds / 60))
+      return CommandReply(
+        ok: true, text: "Send CONFIRM \(code) within \(minutes) minute\(minutes == 1 ? "" : "s") to run \(invocation.spec.name).")
+    }
+    return await run(invocation)
+  }
+
+  /// Runs the pending command `code` belongs to, if the same principal asked
+  /// for it and it has not expired. A code works once.
+  func confirm(code: String, principal: Principal) async -> CommandReply {
+    let match = pending.withLock { list -> CommandInvocation? in
+      list.removeAll { $0.expires < .now }
+      guard let index = list.firstIndex(where: { $0.code == code && $0.invocation.principal == principal }) else {
+        return nil
+      }
+      return list.remove(at: index).invocation
+    }
+    guard let invocation = match else {
+      logger.notice("confirmation refused", metadata: ["from": "\(principal)"])
+      let minutes = max(1, Int(confirmationWindow.components.seconds / 60))
+      return CommandReply(ok: false, text: "No command waits for that code (codes expire after \(minutes) minute\(minutes == 1 ? "" : "s")).")
+    }
+    return await run(invocation)
+  }
+
+  private func run(_ invocation: CommandInvocation) async -> CommandReply {
+    let principal = invocation.principal
     guard let handler = handlers[invocation.spec.name] else {
       return CommandReply(ok: false, text: "\(invocation.spec.name) is not available in this build.")
     }
