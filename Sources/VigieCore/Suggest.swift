@@ -5,19 +5,25 @@ public enum Suggest {
   /// or if one is a prefix of the other.
   public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
     let lowered = word.lowercased()
+    let length = lowered.count
+    let budget = min(3, max(1, length / 3))
     var best: (candidate: String, distance: Int)?
+    var prefixed: (candidate: String, extra: Int)?
     for candidate in candidates {
       let other = candidate.lowercased()
       if other == lowered { return candidate }
-      let distance = editDistance(lowered, other)
-      if best == nil || distance < best!.distance { best = (candidate, distance) }
+      // The distance is at least the difference in length: skip hopeless
+      // candidates (and hostile, huge words) without computing it.
+      let extra = abs(other.count - length)
+      if extra <= budget {
+        let distance = editDistance(lowered, other)
+        if distance <= budget, best == nil || distance < best!.distance { best = (candidate, distance) }
+      }
+      if length >= 3, other.hasPrefix(lowered) || lowered.hasPrefix(other), prefixed == nil || extra < prefixed!.extra {
+        prefixed = (candidate, extra)
+      }
     }
-    guard let best else { return nil }
-    let budget = min(3, max(1, lowered.count / 3))
-    if best.distance <= budget { return best.candidate }
-    let other = best.candidate.lowercased()
-    if lowered.count >= 3, other.hasPrefix(lowered) || lowered.hasPrefix(other) { return best.candidate }
-    return nil
+    return best?.candidate ?? prefixed?.candidate
   }
 
   /// Damerau-Levenshtein distance (optimal string alignment): a swap of two

@@ -37,6 +37,9 @@ public struct ConfigField<Root>: Sendable {
   let decodeInto: @Sendable (ConfigNode, String, inout Root, inout [ConfigIssue]) -> Void
   let literal: @Sendable (Root) -> String
   let nested: @Sendable (Root) -> [any ConfigSectionRenderable]
+  /// The section type of a `.table` field or the element type of an
+  /// `.arrayOfTables` field (nil for plain values): the reference walks it.
+  let sectionType: (any ConfigSection.Type)?
 
   /// A plain value field.
   public init<V: ConfigValueType>(
@@ -56,6 +59,7 @@ public struct ConfigField<Root>: Sendable {
       return value.tomlLiteral == "\"\"" ? "\"\"" : "\"********\""
     }
     self.nested = { _ in [] }
+    self.sectionType = nil
   }
 
   /// A sub-table, e.g. `[modem]` in the root.
@@ -70,6 +74,7 @@ public struct ConfigField<Root>: Sendable {
     }
     self.literal = { _ in "" }
     self.nested = { root in [root[keyPath: keyPath]] }
+    self.sectionType = S.self
   }
 
   /// An array of tables, e.g. `[[watchdog.target]]`.
@@ -84,6 +89,7 @@ public struct ConfigField<Root>: Sendable {
     }
     self.literal = { root in root[keyPath: keyPath].isEmpty ? "[]" : "" }
     self.nested = { root in root[keyPath: keyPath] }
+    self.sectionType = S.self
   }
 }
 

@@ -6,6 +6,10 @@ extension Duration: ConfigValueType {
   public static func decode(_ node: ConfigNode, path: String, issues: inout [ConfigIssue]) -> Duration? {
     switch node.value {
     case .integer(let seconds) where seconds >= 0:
+      guard seconds <= Int64.max / 1000 else {
+        issues.append(ConfigIssue(path: path, line: node.line, message: "\(seconds) seconds is too long a duration"))
+        return nil
+      }
       return .seconds(seconds)
     case .string(let text):
       if let duration = Duration(configText: text) { return duration }
@@ -24,7 +28,8 @@ extension Duration: ConfigValueType {
     }
   }
 
-  /// Parses the text form; nil when it is not a valid, non-negative duration.
+  /// Parses the text form; nil when it is not a valid, non-negative duration
+  /// or when it does not fit in 64-bit milliseconds.
   public init?(configText text: String) {
     let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
     var milliseconds: Int64 = 0
@@ -32,24 +37,32 @@ extension Duration: ConfigValueType {
     guard !rest.isEmpty else { return nil }
     while !rest.isEmpty {
       let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
-      guard !digits.isEmpty, digits.count <= 9, let number = Int64(digits) else { return nil }
+      guard !digits.isEmpty, let number = Int64(digits) else { return nil }
       rest = rest.dropFirst(digits.count)
       let unitText = rest.prefix(while: { $0.isLetter })
       guard let unit = units.first(where: { $0.0 == unitText.lowercased() }) else { return nil }
       rest = rest.dropFirst(unitText.count)
       let (product, overflow) = number.multipliedReportingOverflow(by: unit.1)
       guard !overflow else { return nil }
-      milliseconds += product
+      let (sum, sumOverflow) = milliseconds.addingReportingOverflow(product)
+      guard !sumOverflow else { return nil }
+      milliseconds = sum
     }
     self = .milliseconds(milliseconds)
   }
 
-  /// The compact text form, e.g. `1h30m`, `500ms`, `0s`.
+  /// The compact text form, e.g. `1h30m`, `500ms`, `0s` (whole milliseconds).
   public var configText: String {
-    var ms = Int64(seconds * 1000)
+    // Exact integer arithmetic: a Double loses milliseconds beyond 2^53.
+    let (wholeSeconds, attoseconds) = components
+    var ms = Int128(wholeSeconds) * 1000 + Int128(attoseconds / 1_000_000_000_000_000)
     if ms == 0 { return "0s" }
     var out = ""
-    for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+    if ms < 0 {
+      out = "-"
+      ms = -ms
+    }
+    for (unit, size) in [("d", Int128(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
       if ms >= size {
         out += "\(ms / size)\(unit)"
         ms %= size
@@ -110,7 +123,10 @@ public struct ByteSize: ConfigValueType, Hashable, Comparable, CustomStringConve
     return "\(bytes)"
   }
 
-  public var tomlLiteral: String { bytes < 1024 ? String(bytes) : description.tomlLiteral }
+  /// `"1.5G"` when that text reads back exactly, else the number of bytes.
+  public var tomlLiteral: String {
+    bytes < 1024 || ByteSize(text: description) != self ? String(bytes) : description.tomlLiteral
+  }
 
   public static func < (a: ByteSize, b: ByteSize) -> Bool { a.bytes < b.bytes }
 }

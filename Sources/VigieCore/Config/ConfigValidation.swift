@@ -154,12 +154,18 @@ extension WatchdogConfig {
       } else {
         names[t.name] = index + 1
       }
-      if t.host.isEmpty, !t.probe.hasPrefix("http:") { v.fail(path + ".host", "every target needs a host") }
-      if case .failure(let message) = ProbeSpec.parse(t.probe) { v.fail(path + ".probe", message) }
+      let probe = ProbeSpec.parse(t.probe)
+      if case .success(.http) = probe {
+        // The URL names the host.
+      } else if t.host.isEmpty {
+        v.fail(path + ".host", "every target needs a host")
+      }
+      if case .failure(let message) = probe { v.fail(path + ".probe", message) }
       if t.interval < .zero { v.fail(path + ".interval", "must not be negative") }
       let effectiveInterval = t.interval == .zero ? interval : t.interval
       let effectiveTimeout = t.timeout == .zero ? timeout : t.timeout
-      if effectiveTimeout >= effectiveInterval {
+      // A target using both defaults shares the problem reported on [watchdog].
+      if t.interval != .zero || t.timeout != .zero, effectiveTimeout >= effectiveInterval {
         v.fail(path + ".timeout", "must be shorter than the target's interval (\(effectiveInterval.configText))")
       }
     }
@@ -176,12 +182,16 @@ extension WatchdogConfig {
       }
     }
     // Cycles make "parent down" undecidable.
-    let graph = Dictionary(target.map { ($0.name, $0.dependsOn) }, uniquingKeysWith: { a, _ in a })
+    // Self-dependencies are reported above.
+    let graph = Dictionary(target.map { t in (t.name, t.dependsOn.filter { $0 != t.name }) }, uniquingKeysWith: { a, _ in a })
     var reported: Set<String> = []
     for (index, t) in target.enumerated() where !reported.contains(t.name) {
-      if let cycle = Self.cycle(from: t.name, graph: graph) {
+      // A target that only leads into a cycle finds the same cycle again.
+      if let cycle = Self.cycle(from: t.name, graph: graph), !cycle.contains(where: reported.contains) {
         cycle.forEach { reported.insert($0) }
-        v.fail("watchdog.target[\(index + 1)].depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
+        // Reported on the target the cycle starts from, which is in it.
+        let first = names[cycle[0]] ?? index + 1
+        v.fail("watchdog.target[\(first)].depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
       }
     }
   }
@@ -380,7 +390,8 @@ public enum ProbeSpec: Sendable, Hashable {
     }
     if lowered.hasPrefix("http:") || lowered.hasPrefix("https:") {
       let url = lowered.hasPrefix("http:http") ? String(text.dropFirst(5)) : text
-      guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+      let scheme = url.lowercased().hasPrefix("http://") ? 7 : url.lowercased().hasPrefix("https://") ? 8 : 0
+      guard scheme > 0, let host = url.dropFirst(scheme).first, host != "/" else {
         return .failure("write an HTTP probe as http:https://host/path")
       }
       return .success(.http(url: url))

@@ -32,7 +32,10 @@ public enum ConfigLoader {
         file: file, issues: [ConfigIssue(path: "", line: nil, message: "cannot read: \(error.localizedDescription)")])
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: nil, message: "is not UTF-8 text")])
+      let (line, column) = firstInvalidUTF8(in: data)
+      throw ConfigError(
+        file: file,
+        issues: [ConfigIssue(path: "", line: line, message: "not UTF-8 text at column \(column); save the file as UTF-8")])
     }
     var loaded = try parse(text, file: file)
     loaded.warnings += checkSecretFiles(loaded.config, configFile: file, lineOf: ConfigLocator(source: text).line(for:))
@@ -44,6 +47,17 @@ public enum ConfigLoader {
 
   /// Parses, decodes and validates a configuration text (no file checks).
   public static func parse(_ text: String, file: String? = nil) throws(ConfigError) -> LoadedConfig {
+    // TOMLKit hands the text to toml++ as a C string, which would end at a
+    // NUL byte and silently drop the rest of the file.
+    if let (line, column) = position(of: "\0", in: text) {
+      throw ConfigError(
+        file: file,
+        issues: [
+          ConfigIssue(
+            path: "", line: line,
+            message: "TOML syntax error at column \(column): a NUL byte is not allowed in a configuration file")
+        ])
+    }
     let table: TOMLTable
     do {
       table = try TOMLTable(string: text)
@@ -59,6 +73,8 @@ public enum ConfigLoader {
       throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: nil, message: "TOML syntax error: \(error)")])
     }
     let locator = ConfigLocator(source: text)
+    // TOMLKit also cuts strings at a NUL, so `"a\u0000b"` would read as "a".
+    guard locator.nulEscapes.isEmpty else { throw ConfigError(file: file, issues: locator.nulEscapes) }
     let root = locator.annotate(node(from: table))
     var issues: [ConfigIssue] = []
     let decoded = VigieConfig.decode(root, path: "", issues: &issues)
@@ -67,6 +83,40 @@ public enum ConfigLoader {
       throw ConfigError(file: file, issues: issues.sorted(by: issueOrder))
     }
     return LoadedConfig(config: config, file: file, warnings: issues)
+  }
+
+  /// The 1-based line and column of the first `scalar` in `text`.
+  static func position(of scalar: Unicode.Scalar, in text: String) -> (line: Int, column: Int)? {
+    guard text.unicodeScalars.contains(scalar) else { return nil }
+    var line = 1
+    var column = 1
+    for character in text.unicodeScalars {
+      if character == scalar { return (line, column) }
+      if character == "\n" {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    return nil
+  }
+
+  /// The 1-based line and column of the first byte of `data` that is not UTF-8.
+  static func firstInvalidUTF8(in data: Data) -> (line: Int, column: Int) {
+    var line = 1
+    var column = 1
+    var bytes = data.makeIterator()
+    var decoder = UTF8()
+    while case .scalarValue(let scalar) = decoder.decode(&bytes) {
+      if scalar == "\n" {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    return (line, column)
   }
 
   static func issueOrder(_ a: ConfigIssue, _ b: ConfigIssue) -> Bool {
