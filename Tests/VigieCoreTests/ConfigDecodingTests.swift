@@ -114,7 +114,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     let (_, issues) = decode(root)
     #expect(
       issues.map(\.description) == [
-        "line 3: modem.frobnicate: unknown key 'frobnicate'; keys of [modem] are: enabled, device, pin, pin_file, poll_interval, command_timeout",
+        "line 3: modem.frobnicate: unknown key 'frobnicate'; keys of [modem] are: enabled, device, connection, pin, pin_file, poll_interval, sms_poll_interval, command_timeout, gammu_log",
         "line 9: colour: unknown key 'colour'; the sections are: daemon, modem, sms, filedrop, drive, watchdog, irc, xmpp, alerts, leds, status",
       ])
   }

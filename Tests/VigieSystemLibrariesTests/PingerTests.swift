@@ -174,7 +174,9 @@ struct PingerTests {
     let outcome = await task.result
     let elapsed = ContinuousClock.now - start
     #expect(throws: CancellationError.self) { try outcome.get() }
-    #expect(elapsed < .seconds(3), "\(elapsed)")
+    // The ping alone would wait 30 s; cancellation must end it long before,
+    // whatever the load on the machine (no tight timing here).
+    #expect(elapsed < .seconds(15), "\(elapsed)")
   }
 
   /// Both ends in namespaces of our own; the ping thread enters the client
