@@ -211,6 +211,8 @@ public final class Daemon: Sendable {
     let config = currentConfig
     var details: [String] = []
     if config.modem.enabled { details.append(modemBoard.snapshot.summary) }
+    details.append("IP " + HostInfo.addressSummary())
+    details.append(HostInfo.diskSummary(at: config.daemon.stateDir))
     return StatusReport(
       site: config.daemon.name, version: VigieVersion.string,
       uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot(), details: details)
@@ -237,6 +239,32 @@ public final class Daemon: Sendable {
         }
       ),
       (
+        CommandSpec("SIGNAL", summary: "Modem signal, operator and registration.", privilege: .read),
+        { [modemBoard] _ in
+          let modem = modemBoard.snapshot
+          var text = modem.summary
+          if modem.phase == .ready, let lastSeen = modem.lastSeen {
+            text += " (read \(StatusReport.formatDuration(Int(Date().timeIntervalSince1970) - lastSeen)) ago)"
+          }
+          return text
+        }
+      ),
+      (
+        CommandSpec("IP", summary: "The addresses of this box.", privilege: .read),
+        { _ in HostInfo.addressSummary() }
+      ),
+      (
+        CommandSpec(
+          "REBOOT", summary: "Reboot the box (asks for confirmation).", privilege: .admin, needsConfirmation: true),
+        { [weak self] invocation in
+          guard let self else { return "stopping" }
+          let command = currentConfig.daemon.rebootCommand
+          logger.critical("REBOOT requested", metadata: ["by": "\(invocation.principal)", "command": "\(command)"])
+          try Self.launchDetached(command)
+          return "Rebooting."
+        }
+      ),
+      (
         CommandSpec(
           "RESTART", arguments: [.required("service")], summary: "Restart one service now.", privilege: .operate),
         { [weak self] invocation in
@@ -254,6 +282,20 @@ public final class Daemon: Sendable {
         }
       ),
     ]
+  }
+
+  /// Starts `command` (through /bin/sh) without waiting: a reboot command
+  /// may well kill this process.
+  static func launchDetached(_ command: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    process.standardInput = FileHandle.nullDevice
+    do {
+      try process.run()
+    } catch {
+      throw CommandError(.failed, "cannot run '\(command)': \(error.localizedDescription)")
+    }
   }
 
   /// Holds an exclusive lock on `<state_dir>/vigie.lock` for the life of the

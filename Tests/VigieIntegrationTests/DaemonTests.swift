@@ -48,6 +48,42 @@ struct DaemonTests {
     #expect(daemon.log.contains("command refused"))
   }
 
+  @Test("REBOOT runs only after CONFIRM with the code, once")
+  func rebootConfirmation() throws {
+    let marker = NSTemporaryDirectory() + "vigie-rebooted-\(getpid())"
+    defer { unlink(marker) }
+    let daemon = try TestDaemon(daemonExtra: "reboot_command = \"echo rebooted >> \(marker)\"")
+    try daemon.waitUntilReady()
+    let ask = try daemon.cli("cmd", "REBOOT")
+    #expect(ask.status == 0)
+    let code = try #require(ask.stdout.split(separator: " ").dropFirst(2).first.map(String.init), "\(ask.stdout)")
+    #expect(ask.stdout == "Send CONFIRM \(code) within 2 minutes to run REBOOT.\n")
+    #expect(!FileManager.default.fileExists(atPath: marker))
+    let wrong = try daemon.cli("cmd", "CONFIRM", code == "1000" ? "1001" : "1000")
+    #expect(wrong.status == 1)
+    #expect(!FileManager.default.fileExists(atPath: marker))
+    let confirm = try daemon.cli("cmd", "CONFIRM", code)
+    #expect(confirm.stdout == "Rebooting.\n")
+    let again = try daemon.cli("cmd", "CONFIRM", code)
+    #expect(again.status == 1)
+    usleep(300_000)
+    #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "rebooted\n")
+    #expect(daemon.log.contains("REBOOT requested"))
+  }
+
+  @Test("IP and SIGNAL answer without a modem")
+  func ipAndSignal() throws {
+    let daemon = try TestDaemon()
+    try daemon.waitUntilReady()
+    let ip = try daemon.cli("cmd", "IP")
+    #expect(ip.status == 0)
+    #expect(!ip.stdout.isEmpty)
+    let signal = try daemon.cli("cmd", "SIGNAL")
+    #expect(signal.stdout == "modem disabled\n")
+    let status = try daemon.cli("status")
+    #expect(status.stdout.contains("\ndisk "))
+  }
+
   @Test("the control socket is mode 0660 and removed on exit")
   func socketMode() throws {
     let daemon = try TestDaemon()

@@ -77,6 +77,7 @@ extension DaemonConfig {
     if shutdownTimeout > .seconds(60) { v.fail("daemon.shutdown_timeout", "must be at most 60s") }
     v.positive("daemon.healthy_after", healthyAfter)
     if restartBackoffMax < .seconds(1) { v.fail("daemon.restart_backoff_max", "must be at least 1s") }
+    if rebootCommand.trimmingSpaces.isEmpty { v.fail("daemon.reboot_command", "must not be empty") }
   }
 }
 

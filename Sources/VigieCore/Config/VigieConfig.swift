@@ -126,6 +126,7 @@ public struct DaemonConfig: ConfigSection {
   public var shutdownTimeout = Duration.seconds(5)
   public var healthyAfter = Duration.seconds(60)
   public var restartBackoffMax = Duration.seconds(300)
+  public var rebootCommand = "systemctl reboot"
 
   public init() {}
 
@@ -144,6 +145,7 @@ public struct DaemonConfig: ConfigSection {
     .init("shutdown_timeout", \.shutdownTimeout, doc: "How long services get to stop on SIGTERM before the daemon exits anyway."),
     .init("healthy_after", \.healthyAfter, doc: "A service that runs this long without failing has its restart backoff reset."),
     .init("restart_backoff_max", \.restartBackoffMax, doc: "Longest wait between two restarts of a failing service."),
+    .init("reboot_command", \.rebootCommand, doc: "What the REBOOT command runs (through /bin/sh)."),
   ]
 }
 
