@@ -147,7 +147,8 @@ public final class Daemon: Sendable {
       spec: ServiceSpec(enabled: true, fingerprint: "\(controlPath) \(controlLevel)") {
         // The daemon lives as long as the process: a strong reference is fine.
         ControlServer(
-          path: controlPath, level: controlLevel, registry: registry, status: { self.statusReport() }, logger: logger)
+          path: controlPath, level: controlLevel, registry: registry, status: { self.statusReport() },
+          operations: { request, principal in await self.control(request, principal: principal) }, logger: logger)
       },
       board: board, backoff: .supervisorDefault, healthyAfter: config.daemon.healthyAfter, clock: ContinuousClock(),
       logger: logger)
@@ -216,6 +217,57 @@ public final class Daemon: Sendable {
     return StatusReport(
       site: config.daemon.name, version: VigieVersion.string,
       uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot(), details: details)
+  }
+
+  // MARK: Control operations
+
+  func control(_ request: ControlProtocol.Request, principal: Principal) async -> ControlProtocol.Response {
+    switch request.op {
+    case .modem:
+      let snapshot = modemBoard.snapshot
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      let json = (try? encoder.encode(snapshot)).map { String(decoding: $0, as: UTF8.self) }
+      return ControlProtocol.Response(ok: true, text: Self.describe(snapshot), data: json)
+    case .pinRetry:
+      guard let store = resources.withLock({ $0?.modemStore }) else {
+        return ControlProtocol.Response(ok: false, text: "the state store is not open")
+      }
+      do {
+        let cleared = try await store.clearInterruptedPinAttempts()
+        logger.notice("interrupted PIN attempts cleared", metadata: ["by": "\(principal)", "count": "\(cleared)"])
+        for (name, slot) in slots where name == Subsystem.modem.rawValue { slot.restart() }
+        return ControlProtocol.Response(
+          ok: true,
+          text: cleared == 0
+            ? "No interrupted PIN attempt was recorded."
+            : "Cleared \(cleared) interrupted attempt\(cleared == 1 ? "" : "s"); the modem restarts and tries the configured PIN once.")
+      } catch {
+        return ControlProtocol.Response(ok: false, text: "cannot clear the PIN attempts: \(error)")
+      }
+    default:
+      return ControlProtocol.Response(ok: false, text: "\(request.op.rawValue) is not available in this build")
+    }
+  }
+
+  /// `vigie modem`: a readable page of what the modem service knows.
+  static func describe(_ modem: ModemSnapshot) -> String {
+    var lines = ["Modem: \(modem.phase.rawValue)" + (modem.device.map { " (\($0))" } ?? "")]
+    func add(_ label: String, _ value: String?) {
+      if let value, !value.isEmpty { lines.append(label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+    }
+    add("Model", [modem.manufacturer, modem.model].compactMap { $0 }.joined(separator: " "))
+    add("SIM", modem.simState)
+    add("SIM problem", modem.simProblem)
+    add("PIN attempts", modem.pinAttemptsLeft.map(String.init))
+    add("ICCID", modem.iccid)
+    add("IMSI", modem.imsi)
+    add("Operator", [modem.operatorName, modem.operatorCode.map { "(\($0))" }].compactMap { $0 }.joined(separator: " "))
+    add("Registration", modem.registration)
+    add("Signal", modem.signalDBm.map { "\($0) dBm" } ?? modem.signalPercent.map { "\($0)%" })
+    add("SMS in/out", "\(modem.smsReceived) / \(modem.smsSent)")
+    add("Last error", modem.lastError)
+    return lines.joined(separator: "\n")
   }
 
   // MARK: Commands

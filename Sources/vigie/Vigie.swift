@@ -15,7 +15,7 @@ struct Vigie: AsyncParsableCommand {
       as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
       """,
     version: VigieVersion.string,
-    subcommands: [Run.self, Status.self, Cmd.self, Config.self, Version.self]
+    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, Config.self, Version.self]
   )
 }
 
@@ -135,6 +135,41 @@ func send(_ request: ControlProtocol.Request, socketOptions: SocketOptions) thro
   } catch {
     FileHandle.standardError.write(Data("vigie: \(error.message)\n".utf8))
     throw error.notRunning ? ExitCodes.notRunning : ExitCode.failure
+  }
+}
+
+struct Modem: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show the modem: identity, SIM and PIN state, signal, registration.",
+    subcommands: [Show.self, PinRetry.self], defaultSubcommand: Show.self)
+
+  struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the modem (the default).")
+    @OptionGroup var socketOptions: SocketOptions
+    @Flag(help: "Print the modem state as JSON.") var json = false
+
+    func run() async throws {
+      let response = try send(.init(op: .modem), socketOptions: socketOptions)
+      print(json ? (response.data ?? "{}") : response.text)
+    }
+  }
+
+  struct PinRetry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "pin-retry",
+      abstract: "Allow one more try of the configured PIN after an interrupted attempt.",
+      discussion: """
+        Vigie counts a PIN attempt whose outcome it could not record (power cut, crash) as failed,
+        so that a wrong PIN is never retried into a PUK lock. Check the PIN in the configuration,
+        then run this to let Vigie try it once more.
+        """)
+    @OptionGroup var socketOptions: SocketOptions
+
+    func run() async throws {
+      let response = try send(.init(op: .pinRetry), socketOptions: socketOptions)
+      print(response.text)
+      if !response.ok { throw ExitCode.failure }
+    }
   }
 }
 

@@ -12,13 +12,23 @@ public enum ControlProtocol {
     public enum Operation: String, Codable, Sendable {
       case status
       case command
+      /// The modem's identity, SIM, signal, registration and PIN state.
+      case modem
+      /// Forget interrupted PIN attempts (after a person checked the PIN).
+      case pinRetry = "pin-retry"
+      /// Queue an SMS: `to` and `text`.
+      case smsSend = "sms-send"
+      /// The latest received messages.
+      case smsInbox = "sms-inbox"
     }
     public var op: Operation
     public var text: String?
+    public var to: String?
 
-    public init(op: Operation, text: String? = nil) {
+    public init(op: Operation, text: String? = nil, to: String? = nil) {
       self.op = op
       self.text = text
+      self.to = to
     }
   }
 
@@ -55,11 +65,14 @@ public enum ControlProtocol {
     public var ok: Bool
     public var text: String
     public var status: Status?
+    /// Operation-specific JSON (e.g. the modem snapshot).
+    public var data: String?
 
-    public init(ok: Bool, text: String, status: Status? = nil) {
+    public init(ok: Bool, text: String, status: Status? = nil, data: String? = nil) {
       self.ok = ok
       self.text = text
       self.status = status
+      self.data = data
     }
   }
 

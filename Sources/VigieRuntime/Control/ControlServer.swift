@@ -14,6 +14,8 @@ struct ControlServer: Service {
   let level: Privilege
   let registry: CommandRegistry
   let status: @Sendable () -> StatusReport
+  /// The daemon's answers to the other operations.
+  let operations: @Sendable (ControlProtocol.Request, Principal) async -> ControlProtocol.Response
   let logger: Logger
 
   func run() async throws {
@@ -104,6 +106,11 @@ struct ControlServer: Service {
       }
       let reply = await registry.execute(text, as: principal)
       return ControlProtocol.Response(ok: reply.ok, text: reply.text)
+    default:
+      guard principal.level >= .operate || request.op == .modem || request.op == .smsInbox else {
+        return ControlProtocol.Response(ok: false, text: "permission denied: \(request.op.rawValue) needs the operate level")
+      }
+      return await operations(request, principal)
     }
   }
 
