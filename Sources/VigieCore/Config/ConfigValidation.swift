@@ -106,6 +106,18 @@ extension SMSConfig {
         v.fail(path + ".number", "\(sender.number) is listed twice")
       }
     }
+    if !defaultCountryCode.isEmpty, PhoneRegion(countryCode: defaultCountryCode) == nil {
+      v.fail("sms.default_country_code", "\"\(ConfigNode.abbreviate(defaultCountryCode))\" is not a country calling code (1 to 3 digits, e.g. \"33\")")
+    }
+    v.absolutePath("sms.totp_secret_file", totpSecretFile, allowEmpty: true)
+    v.absolutePath("sms.passphrase_file", passphraseFile, allowEmpty: true)
+    v.positive("sms.multipart_timeout", multipartTimeout)
+    v.range("sms.lockout_failures", lockoutFailures, 1...100)
+    v.positive("sms.lockout_window", lockoutWindow)
+    v.positive("sms.lockout_duration", lockoutDuration)
+    if enabled, totpSecretFile.isEmpty, passphraseFile.isEmpty, allow.contains(where: { $0.level > .read }) {
+      v.warn("sms.totp_secret_file", "numbers with the operate or admin level cannot use those commands until a TOTP secret or passphrase file is set")
+    }
     v.range("sms.max_reply_parts", maxReplyParts, 1...10)
     v.range("sms.daily_budget", dailyBudget, 0...10_000)
     v.positive("sms.max_command_age", maxCommandAge)

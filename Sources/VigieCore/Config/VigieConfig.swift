@@ -195,16 +195,30 @@ public struct ModemConfig: ConfigSection {
 public struct SMSConfig: ConfigSection {
   public var enabled = true
   public var allow: [SMSSender] = []
+  public var defaultCountryCode = ""
+  public var totpSecretFile = ""
+  public var passphraseFile = ""
   public var maxReplyParts = 3
   public var dailyBudget = 50
   public var maxCommandAge = Duration.seconds(3600)
+  public var multipartTimeout = Duration.seconds(600)
+  public var lockoutFailures = 3
+  public var lockoutWindow = Duration.seconds(900)
+  public var lockoutDuration = Duration.seconds(900)
   public init() {}
   public static let fields: [ConfigField<SMSConfig>] = [
     .init("enabled", \.enabled, doc: "Receive SMS commands and send SMS replies and alerts."),
     .init("allow", tables: \.allow, doc: "Senders allowed to send commands (`[[sms.allow]]` with `number` and `level`); others are ignored and never answered."),
+    .init("default_country_code", \.defaultCountryCode, doc: "Country calling code for numbers written nationally (`33` for France: 06… becomes +336…); empty accepts international numbers only."),
+    .init("totp_secret_file", \.totpSecretFile, doc: "File (mode 0600) with the base32 TOTP secret (RFC 6238) whose 6-digit codes authorise `operate` and `admin` commands, given as the last word (`RESTART sms 492039`)."),
+    .init("passphrase_file", \.passphraseFile, doc: "File (mode 0600) with a one-word passphrase accepted instead of a TOTP code."),
     .init("max_reply_parts", \.maxReplyParts, doc: "Longest reply, in SMS parts; longer replies are truncated with a marker."),
-    .init("daily_budget", \.dailyBudget, doc: "Most SMS sent per day (cost guard)."),
-    .init("max_command_age", \.maxCommandAge, doc: "Commands older than this (by SMSC timestamp) are refused."),
+    .init("daily_budget", \.dailyBudget, doc: "Most SMS sent per day, replies and alerts together (cost guard)."),
+    .init("max_command_age", \.maxCommandAge, doc: "Commands older than this (by SMSC timestamp) are refused, when the system clock is synchronised."),
+    .init("multipart_timeout", \.multipartTimeout, doc: "How long the parts of a long SMS are kept waiting for the missing ones before it is handled with a gap marker."),
+    .init("lockout_failures", \.lockoutFailures, doc: "Wrong codes from one number within `lockout_window` before it is locked out."),
+    .init("lockout_window", \.lockoutWindow, doc: "Window in which wrong codes are counted."),
+    .init("lockout_duration", \.lockoutDuration, doc: "First lockout; each further lockout doubles it, up to 24 hours."),
   ]
 }
 

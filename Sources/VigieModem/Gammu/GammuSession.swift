@@ -2,6 +2,7 @@ import CGammu
 import Foundation
 import Logging
 import Synchronization
+import VigieCore
 
 /// How to reach the modem.
 public struct GammuConfiguration: Sendable, Hashable {
@@ -400,12 +401,10 @@ public final class GammuMachine: @unchecked Sendable {
       }
     }
     let date = kind == .statusReport ? sms.SMSCTime : sms.DateTime
-    let timestamp =
-      date.Year == 0
-      ? nil
-      : SMSCTimestamp(
-        year: Int(date.Year), month: Int(date.Month), day: Int(date.Day), hour: Int(date.Hour),
-        minute: Int(date.Minute), second: Int(date.Second), utcOffsetSeconds: Int(date.Timezone))
+    // Zero or impossible dates (some modems) are kept as "no timestamp".
+    let timestamp = try? SMSCTimestamp(
+      year: Int(date.Year), month: Int(date.Month), day: Int(date.Day), hour: Int(date.Hour),
+      minute: Int(date.Minute), second: Int(date.Second), zoneQuarterHours: Int(date.Timezone) / 900)
     return StoredSMS(
       location: Int(sms.Location), folder: Int(sms.Folder),
       memory: String(cString: vigie_GSM_MemoryTypeToString(sms.Memory)), kind: kind, sender: sender, text: text,

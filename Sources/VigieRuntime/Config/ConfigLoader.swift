@@ -152,6 +152,8 @@ public enum ConfigLoader {
       (config.irc.enabled, "irc.password", config.irc.passwordFile, config.irc.password),
       (config.xmpp.enabled, "xmpp.password", config.xmpp.passwordFile, config.xmpp.password),
       (config.drive.enabled, "drive.client_secret", config.drive.clientSecretFile, config.drive.clientSecret),
+      (config.sms.enabled, "sms.totp_secret", config.sms.totpSecretFile, ""),
+      (config.sms.enabled, "sms.passphrase", config.sms.passphraseFile, ""),
     ]
     var inlineSecrets: [String] = []
     for secret in secrets {
