@@ -48,7 +48,7 @@ public enum SerialPortMonitor {
     try start(quietPeriod: quietPeriod, calls: .live)
   }
 
-  static func start(quietPeriod: Duration?, calls: UdevCalls) throws(ModemDiscoveryError)
+  static func start(quietPeriod: Duration? = nil, calls: UdevCalls) throws(ModemDiscoveryError)
     -> AsyncStream<ModemDeviceEvent>
   {
     let handles = try MonitorHandles(calls: calls)
@@ -178,6 +178,7 @@ struct MonitorLoop {
     defer {
       handles.release()
       continuation.finish()
+      calls.monitorThreadExited()
     }
     let monitorFD = udev_monitor_get_fd(handles.monitor)
     var lastEvent: ContinuousClock.Instant?

@@ -21,6 +21,9 @@ struct UdevCalls: Sendable {
   var monitorEnableReceiving: @Sendable (OpaquePointer) -> Int32
   /// `poll`: as poll(2), errno set on -1.
   var poll: @Sendable (UnsafeMutablePointer<pollfd>, nfds_t, Int32) -> Int32
+  /// Called by the monitor thread as it exits, after freeing the handles
+  /// (tests check that cancellation really stops the thread).
+  var monitorThreadExited: @Sendable () -> Void = {}
 
   /// The real calls.
   static let live = UdevCalls(
