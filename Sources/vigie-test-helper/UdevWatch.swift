@@ -103,6 +103,7 @@ enum UdevWatch {
     case .added(let port): ["event": "added", "port": json(port)]
     case .removed(let devnode, let syspath):
       ["event": "removed", "devnode": devnode ?? NSNull(), "syspath": syspath]
+    case .listed(let ports): ["event": "listed", "count": ports.count]
     case .settled: ["event": "settled"]
     case .eventsLost: ["event": "events-lost"]
     case .failed(let error): ["event": "failed", "error": "\(error)"]

@@ -67,6 +67,32 @@ struct ModemDiscoveryTests {
     #expect(exited.withLock { $0 } == 1)
   }
 
+  @Test("with the listing asked for, the monitor thread sends it first")
+  func listingFirst() async throws {
+    let events = try SerialPortMonitor.start(listing: true)
+    var iterator = events.makeAsyncIterator()
+    guard case .listed(let ports) = await iterator.next() else {
+      Issue.record("the first event is not the listing")
+      return
+    }
+    #expect(Set(ports.map(\.syspath)) == Set(try UdevSerialPorts.list().map(\.syspath)))
+  }
+
+  @Test("a listing that fails on the monitor thread ends the stream with .failed")
+  func listingFails() async throws {
+    var calls = UdevCalls.live
+    calls.enumerateScanDevices = { _ in -ENOMEM }
+    var seen: [ModemDeviceEvent] = []
+    for await event in try SerialPortMonitor.start(listing: true, calls: calls) {
+      seen.append(event)
+    }
+    guard seen.count == 1, case .failed(let error) = seen[0] else {
+      Issue.record("expected one .failed, got \(seen)")
+      return
+    }
+    #expect(error.code == .enumerationFailed && error.underlyingErrno == ENOMEM)
+  }
+
   @Test("a failing poll() ends the stream with .failed and the errno")
   func pollFailure() async throws {
     var calls = UdevCalls.live

@@ -48,7 +48,8 @@ public struct ModemLocator: Sendable {
     self.resolve = resolve
   }
 
-  /// Chooses the port now, from a fresh listing.
+  /// Chooses the port now, from a fresh listing (blocking: see
+  /// ``UdevSerialPorts/list()``).
   public func locate() throws(ModemDiscoveryError) -> ModemPortSelection {
     select(try UdevSerialPorts.list())
   }
@@ -59,8 +60,10 @@ public struct ModemLocator: Sendable {
   /// the monitor fails (then it throws a ``ModemDiscoveryError``). Errors
   /// thrown by `onChange` end the watch and are rethrown.
   public func run(_ onChange: (ModemPresenceChange) async throws -> Void) async throws {
-    let events = try SerialPortMonitor.start(quietPeriod: settle)  // listening first
-    var ports = try Self.index(UdevSerialPorts.list())
+    // The monitor thread lists the ports once it listens: no event is
+    // missed, and no libudev call runs on the cooperative pool.
+    let events = try SerialPortMonitor.start(quietPeriod: settle, listing: true)
+    var ports: [String: SerialPortInfo] = [:]
     var tracker = ModemPresenceTracker()
 
     func publish(_ changes: [ModemPresenceChange]) async throws {
@@ -70,9 +73,12 @@ public struct ModemLocator: Sendable {
       }
     }
 
-    try await publish(tracker.update(ports: Array(ports.values), selection: select(ports.values)))
     for await event in events {
       switch event {
+      case .listed(let listing):
+        ports = Self.index(listing)
+        try await publish(
+          tracker.update(ports: Array(ports.values), selection: select(ports.values)))
       case .added(let port):
         ports = ports.filter { $0.value.devnode != port.devnode }  // a missed removal
         ports[port.syspath] = port
@@ -92,10 +98,7 @@ public struct ModemLocator: Sendable {
         try await publish(
           tracker.update(ports: Array(ports.values), selection: select(ports.values)))
       case .eventsLost:
-        logger.warning("udev events were lost; listing the serial ports again")
-        ports = try Self.index(UdevSerialPorts.list())
-        try await publish(
-          tracker.update(ports: Array(ports.values), selection: select(ports.values)))
+        logger.warning("udev events were lost")  // not asked for: .listed comes instead
       case .failed(let error):
         throw error
       }

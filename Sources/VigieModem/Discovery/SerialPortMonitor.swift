@@ -14,11 +14,16 @@ public enum ModemDeviceEvent: Hashable, Sendable {
   /// A `tty` device vanished. Its sysfs entry is gone, so only its names are
   /// known.
   case removed(devnode: String?, syspath: String)
+  /// Every `tty` device, listed by the monitor thread once it listens
+  /// (first element when the listing was asked for), and again after the
+  /// kernel dropped events: replace what you knew.
+  case listed([SerialPortInfo])
   /// No event for the quiet period given to ``SerialPortMonitor/start(quietPeriod:)``
   /// since the last burst: a replugged modem has brought up all its ports.
   case settled
-  /// The kernel dropped events (the socket buffer overflowed): list the
-  /// ports again, the picture built from events is no longer complete.
+  /// The kernel dropped events (the socket buffer overflowed): the picture
+  /// built from events is no longer complete. (With the listing asked for,
+  /// ``listed(_:)`` comes instead.)
   case eventsLost
   /// The monitor failed; this is the last element of the stream.
   case failed(ModemDiscoveryError)
@@ -40,16 +45,21 @@ public enum SerialPortMonitor {
   /// thread frees the handles and exits at once. Events are buffered without
   /// bound (they are few).
   ///
-  /// - Parameter quietPeriod: when given, ``ModemDeviceEvent/settled`` is
-  ///   sent once no event came for this long after the last one.
-  public static func start(quietPeriod: Duration? = nil) throws(ModemDiscoveryError)
-    -> AsyncStream<ModemDeviceEvent>
+  /// - Parameters:
+  ///   - quietPeriod: when given, ``ModemDeviceEvent/settled`` is sent once
+  ///     no event came for this long after the last one.
+  ///   - listing: when true, the thread lists the `tty` devices once the
+  ///     monitor listens and sends ``ModemDeviceEvent/listed(_:)`` first (and
+  ///     again after lost events), so that no libudev call runs on the
+  ///     caller's thread.
+  public static func start(quietPeriod: Duration? = nil, listing: Bool = false)
+    throws(ModemDiscoveryError) -> AsyncStream<ModemDeviceEvent>
   {
-    try start(quietPeriod: quietPeriod, calls: .live)
+    try start(quietPeriod: quietPeriod, listing: listing, calls: .live)
   }
 
-  static func start(quietPeriod: Duration? = nil, calls: UdevCalls) throws(ModemDiscoveryError)
-    -> AsyncStream<ModemDeviceEvent>
+  static func start(quietPeriod: Duration? = nil, listing: Bool = false, calls: UdevCalls)
+    throws(ModemDiscoveryError) -> AsyncStream<ModemDeviceEvent>
   {
     let handles = try MonitorHandles(calls: calls)
     let wake: WakeUp
@@ -65,7 +75,7 @@ public enum SerialPortMonitor {
     let started = DedicatedThread.start {
       MonitorLoop(
         handles: handles, wake: wake, continuation: continuation, quietPeriod: quietPeriod,
-        calls: calls
+        listing: listing, calls: calls
       ).run()
     }
     if started != 0 {
@@ -172,6 +182,7 @@ struct MonitorLoop {
   let wake: WakeUp
   let continuation: AsyncStream<ModemDeviceEvent>.Continuation
   let quietPeriod: Duration?
+  let listing: Bool
   let calls: UdevCalls
 
   func run() {
@@ -180,6 +191,7 @@ struct MonitorLoop {
       continuation.finish()
       calls.monitorThreadExited()
     }
+    if listing && !list() { return }
     let monitorFD = udev_monitor_get_fd(handles.monitor)
     var lastEvent: ContinuousClock.Instant?
     while true {
@@ -214,6 +226,17 @@ struct MonitorLoop {
     }
   }
 
+  /// Publishes the listing; false (after publishing the failure) if it failed.
+  private func list() -> Bool {
+    do {
+      continuation.yield(.listed(try UdevSerialPorts.list(udev: handles.udev, calls: calls)))
+      return true
+    } catch {
+      continuation.yield(.failed(error))
+      return false
+    }
+  }
+
   /// Reads every pending device; true if any event was published.
   private func drain() -> Bool {
     var published = false
@@ -221,7 +244,11 @@ struct MonitorLoop {
       errno = 0
       guard let device = udev_monitor_receive_device(handles.monitor) else {
         if errno == ENOBUFS {
-          continuation.yield(.eventsLost)
+          if listing {
+            if !list() { return published }
+          } else {
+            continuation.yield(.eventsLost)
+          }
           published = true
           continue
         }

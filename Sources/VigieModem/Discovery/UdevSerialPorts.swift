@@ -43,6 +43,10 @@ public enum UdevSerialPorts {
   /// as in a container, or rules not run yet) the USB interface and device
   /// attributes in sysfs fill them in. Devices that vanish during the scan
   /// are skipped. An empty array is a valid answer.
+  ///
+  /// This reads sysfs and the udev database on the calling thread: call it
+  /// from a thread that may block (the CLI), not from the cooperative pool;
+  /// services get the listing from ``SerialPortMonitor`` instead.
   public static func list() throws(ModemDiscoveryError) -> [SerialPortInfo] {
     try list(calls: .live)
   }
@@ -50,6 +54,13 @@ public enum UdevSerialPorts {
   static func list(calls: UdevCalls) throws(ModemDiscoveryError) -> [SerialPortInfo] {
     let udev = try newContext(calls: calls)
     defer { udev_unref(udev) }
+    return try list(udev: udev, calls: calls)
+  }
+
+  /// Lists with an existing context (the monitor thread's own).
+  static func list(udev: OpaquePointer, calls: UdevCalls) throws(ModemDiscoveryError)
+    -> [SerialPortInfo]
+  {
     guard let enumerate = udev_enumerate_new(udev) else {
       throw ModemDiscoveryError(
         code: .enumerationFailed, message: "cannot list the serial ports",

@@ -185,7 +185,7 @@ class Helper:
         self.stderr_path = os.path.join(root, "helper.stderr")
         self.stderr = open(self.stderr_path, "w")
         self.process = subprocess.Popen(
-            [helper, "udev-watch", "--device", device, "--settle-ms", "300"],
+            [helper, "udev-watch", "--device", device, "--settle-ms", "1000"],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
         )
         self.buffer = b""
