@@ -102,25 +102,25 @@ public enum KnownModems {
   /// Every known modem.
   public static let all: [KnownModem] = [
     KnownModem(
-      name: "Huawei E1750/E169/E620 (3G, generic 12d1:1001)", vendorID: 0x12d1,
+      name: "Huawei E1750/E169/E620", vendorID: 0x12d1,
       productIDs: [0x1001], atPort: .interfaceNumber(0x02), portRole: "PCUI"),
     KnownModem(
-      name: "Huawei E1750/E173 (modem mode 12d1:1436)", vendorID: 0x12d1,
+      name: "Huawei E1750/E173", vendorID: 0x12d1,
       productIDs: [0x1436], atPort: .interfaceNumber(0x04), portRole: "PCUI"),
     KnownModem(
-      name: "Huawei E173 (12d1:14a5)", vendorID: 0x12d1, productIDs: [0x14a5],
+      name: "Huawei E173", vendorID: 0x12d1, productIDs: [0x14a5],
       atPort: .interfaceNumber(0x03), portRole: "PCUI"),
     KnownModem(
       name: "Huawei E173s/E3131/E3372 (serial mode)", vendorID: 0x12d1,
       productIDs: [0x1c05, 0x1506, 0x1442], atPort: huaweiPCUI, portRole: "PCUI"),
     KnownModem(
-      name: "ZTE MF626/MF636/MF190 class (19d2:0031)", vendorID: 0x19d2, productIDs: [0x0031],
+      name: "ZTE MF626/MF636/MF190 class", vendorID: 0x19d2, productIDs: [0x0031],
       atPort: .interfaceNumber(0x03), portRole: "modem"),
     KnownModem(
-      name: "ZTE MF190 class (19d2:0117)", vendorID: 0x19d2, productIDs: [0x0117],
+      name: "ZTE MF190 class", vendorID: 0x19d2, productIDs: [0x0117],
       atPort: .interfaceNumber(0x02), portRole: "modem"),
     KnownModem(
-      name: "ZTE MF190/MF626 class (19d2:2003)", vendorID: 0x19d2, productIDs: [0x2003],
+      name: "ZTE MF190/MF626 class", vendorID: 0x19d2, productIDs: [0x2003],
       atPort: .interfaceNumber(0x03), portRole: "modem"),
   ]
 
