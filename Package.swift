@@ -100,10 +100,13 @@ let package = Package(
       ],
       swiftSettings: swiftSettings),
     /// Helper processes for tests that must kill a real process (the outbox
-    /// SIGKILL test). Not installed.
+    /// SIGKILL test) or run under a preload (the umockdev hotplug test). Not
+    /// installed.
     .executableTarget(
       name: "vigie-test-helper",
-      dependencies: ["VigieCore", "VigieRuntime", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "VigieCore", "VigieRuntime", "VigieModem", .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: swiftSettings),
 
     // MARK: Tests

@@ -13,6 +13,9 @@
 //       leases and retry delays, then exits 0; dead letters stay.
 //   vigie-test-helper outbox-report --db DIR
 //       Prints a JSON report of the database (see `TortureReport`).
+//   vigie-test-helper udev-watch [--device auto|PATH] [--settle-ms N]
+//       Prints the serial ports, the modem port chosen, hotplug events and
+//       presence changes as JSON lines until stdin closes (UdevWatch.swift).
 
 import Foundation
 // The transactional ack hands the caller a GRDB `Database` to write its sink.
@@ -208,10 +211,12 @@ do {
   case "outbox-torture": try await torture(arguments)
   case "outbox-drain": try await drain(arguments)
   case "outbox-report": try await report(arguments)
+  case "udev-watch": try await UdevWatch.run(arguments)
   default:
     throw Failure(
       description:
         "usage: vigie-test-helper outbox-torture|outbox-drain|outbox-report --db DIR [--log FILE] [--seed N]"
+        + " | udev-watch [--device auto|PATH] [--settle-ms N]"
     )
   }
 } catch {
