@@ -46,6 +46,8 @@ public final class Daemon: Sendable {
     let store: StateStore
     let outbox: Outbox
     let modemStore: ModemStore
+    let smsStore: SMSStore
+    let registry: CommandRegistry
   }
 
   public init(options: DaemonOptions, config: VigieConfig, logger: Logger) {
@@ -98,6 +100,13 @@ public final class Daemon: Sendable {
             smsPollInterval: section.smsPollInterval, gammuLogFile: section.gammuLog.isEmpty ? nil : section.gammuLog),
           persistence: resources.modemStore, sendQueue: resources.modemStore, board: board, logger: logger)
       }
+    case .sms:
+      let section = config.sms
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        SMSGatewayService(
+          configuration: try SMSGatewayConfiguration(section), store: resources.smsStore,
+          registry: resources.registry, logger: logger)
+      }
     default:
       return .missing(enabled: enabled, fingerprint: fingerprint)
     }
@@ -115,7 +124,8 @@ public final class Daemon: Sendable {
     let lock = try Self.lockStateDirectory(config.daemon.stateDir)
     defer { close(lock) }
     try ControlServer.prepare(path: config.daemon.controlSocketPath)
-    let store = try StateStore.open(at: config.daemon.stateDir, migrations: ModemStore.migrations, logger: logger)
+    let store = try StateStore.open(
+      at: config.daemon.stateDir, migrations: ModemStore.migrations + SMSStore.migrations, logger: logger)
     defer { try? store.close() }
     let integrity = try await store.integrityCheck()
     if !integrity.isOK {
@@ -124,7 +134,13 @@ public final class Daemon: Sendable {
         metadata: ["path": "\(store.path)", "problems": "\(integrity.problems.prefix(5).joined(separator: "; "))"])
     }
     let outbox = Outbox(store: store)
-    resources.withLock { $0 = Resources(store: store, outbox: outbox, modemStore: ModemStore(store: store, outbox: outbox)) }
+    let registry = CommandRegistry(commands(), logger: logger)
+    self.registry.withLock { $0 = registry }
+    resources.withLock {
+      $0 = Resources(
+        store: store, outbox: outbox, modemStore: ModemStore(store: store, outbox: outbox),
+        smsStore: SMSStore(store: store, outbox: outbox), registry: registry)
+    }
     for (name, slot) in slots {
       if let subsystem = Subsystem(rawValue: name) { slot.update(spec(for: subsystem, config: config)) }
     }
@@ -137,8 +153,6 @@ public final class Daemon: Sendable {
     }
     board.set("store", integrity.isOK ? .running : .degraded("database damaged: see the log"))
 
-    let registry = CommandRegistry(commands(), logger: logger)
-    self.registry.withLock { $0 = registry }
     let controlPath = config.daemon.controlSocketPath
     let controlLevel = config.daemon.controlLevel
     let logger = self.logger
@@ -244,6 +258,52 @@ public final class Daemon: Sendable {
             : "Cleared \(cleared) interrupted attempt\(cleared == 1 ? "" : "s"); the modem restarts and tries the configured PIN once.")
       } catch {
         return ControlProtocol.Response(ok: false, text: "cannot clear the PIN attempts: \(error)")
+      }
+    case .smsSend:
+      guard let smsStore = resources.withLock({ $0?.smsStore }) else {
+        return ControlProtocol.Response(ok: false, text: "the state store is not open")
+      }
+      let config = currentConfig.sms
+      let region = config.defaultCountryCode.isEmpty ? nil : PhoneRegion(countryCode: config.defaultCountryCode)
+      guard let to = request.to, let text = request.text, !text.isEmpty else {
+        return ControlProtocol.Response(ok: false, text: "give a number and a text")
+      }
+      guard case .success(let number) = PhoneNumber.parse(to, region: region), let e164 = number.e164 else {
+        return ControlProtocol.Response(
+          ok: false, text: "'\(CommandGrammar.printable(to))' is not a phone number (write it like +33612345678)")
+      }
+      do {
+        let key = "cli-\(Int(Date().timeIntervalSince1970 * 1000))-\(UInt32.random(in: 0...UInt32.max))"
+        guard
+          let plan = try await smsStore.send(
+            to: e164, text: text, key: key, maxParts: 10, budget: config.dailyBudget)
+        else {
+          return ControlProtocol.Response(
+            ok: false, text: "not queued: the daily budget of \(config.dailyBudget) SMS is reached ([sms] daily_budget)")
+        }
+        logger.notice("SMS queued by hand", metadata: ["by": "\(principal)", "to": "\(e164)"])
+        let note = currentConfig.modem.enabled ? "" : " (the modem is disabled: it waits in the queue)"
+        return ControlProtocol.Response(
+          ok: true,
+          text: "Queued for \(e164): \(plan.parts.count) part\(plan.parts.count == 1 ? "" : "s"), \(plan.encoding)\(plan.isTruncated ? ", truncated" : "")\(note).")
+      } catch {
+        return ControlProtocol.Response(ok: false, text: "cannot queue the SMS: \(error)")
+      }
+    case .smsInbox:
+      guard let smsStore = resources.withLock({ $0?.smsStore }) else {
+        return ControlProtocol.Response(ok: false, text: "the state store is not open")
+      }
+      do {
+        let messages = try await smsStore.recent(limit: 20)
+        if messages.isEmpty { return ControlProtocol.Response(ok: true, text: "No SMS received.") }
+        let lines = messages.map { message in
+          let when = message.smscTime ?? "received \(message.receivedAt)"
+          let text = message.redacted.isEmpty ? message.text : message.redacted
+          return "\(when)  \(message.sender)  [\(message.state)\(message.outcome.map { ": \($0)" } ?? "")]  \(text)"
+        }
+        return ControlProtocol.Response(ok: true, text: lines.joined(separator: "\n"))
+      } catch {
+        return ControlProtocol.Response(ok: false, text: "cannot read the inbox: \(error)")
       }
     default:
       return ControlProtocol.Response(ok: false, text: "\(request.op.rawValue) is not available in this build")

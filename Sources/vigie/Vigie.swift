@@ -15,7 +15,7 @@ struct Vigie: AsyncParsableCommand {
       as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
       """,
     version: VigieVersion.string,
-    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, Config.self, Version.self]
+    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Config.self, Version.self]
   )
 }
 
@@ -169,6 +169,39 @@ struct Modem: AsyncParsableCommand {
       let response = try send(.init(op: .pinRetry), socketOptions: socketOptions)
       print(response.text)
       if !response.ok { throw ExitCode.failure }
+    }
+  }
+}
+
+struct SMS: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sms", abstract: "Send an SMS, or list the SMS received.", subcommands: [Send.self, Inbox.self])
+
+  struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Queue an SMS (sent by the modem service; within [sms] daily_budget).")
+    @OptionGroup var socketOptions: SocketOptions
+    @Argument(help: "Phone number, e.g. +33612345678.") var number: String
+    @Argument(parsing: .remaining, help: "The text.") var words: [String] = []
+
+    func validate() throws {
+      if words.isEmpty { throw ValidationError("give the text to send") }
+    }
+
+    func run() async throws {
+      let response = try send(.init(op: .smsSend, text: words.joined(separator: " "), to: number), socketOptions: socketOptions)
+      print(response.text)
+      if !response.ok { throw ExitCode.failure }
+    }
+  }
+
+  struct Inbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "The latest SMS received, what became of them (codes are masked).")
+    @OptionGroup var socketOptions: SocketOptions
+
+    func run() async throws {
+      print(try send(.init(op: .smsInbox), socketOptions: socketOptions).text)
     }
   }
 }

@@ -54,13 +54,53 @@ public final class ModemService: Service, Sendable {
   }
 
   public func run() async throws {
-    var failures = 0
     defer { board.update { $0.phase = .absent } }
+    if configuration.connection == "proxyat" {
+      // The device is a command (the tests' emulator): no udev.
+      await runSessions(device: configuration.device)
+      return
+    }
+    // Follow the modem through udev: a session per appearance, torn down
+    // when it vanishes, resumed under whatever ttyUSB number it returns.
+    var current: Task<Void, Never>?
+    defer { current?.cancel() }
+    let locator = ModemLocator(device: configuration.device, logger: logger)
+    for try await change in locator.changes() {
+      switch change {
+      case .appeared(let choice):
+        current?.cancel()
+        await current?.value
+        logger.notice("modem found", metadata: ["device": "\(choice.devicePath)", "rule": "\(choice.rule)"])
+        current = Task { await self.runSessions(device: choice.devicePath) }
+      case .gone(let choice, let reason):
+        logger.warning("modem gone", metadata: ["device": "\(choice.devicePath)", "reason": "\(reason)"])
+        current?.cancel()
+        await current?.value
+        current = nil
+        board.update {
+          $0.phase = .absent
+          $0.lastError = reason
+        }
+      case .absent(let reason):
+        board.update {
+          $0.phase = .absent
+          $0.lastError = reason
+        }
+      }
+      if Task.isShuttingDownGracefully { break }
+    }
+  }
+
+  /// Sessions on `device` until cancelled (the device went away) or shut
+  /// down, climbing the recovery ladder between failed sessions.
+  func runSessions(device: String) async {
+    var failures = 0
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      guard let gammu = await waitForDevice() else { return }
+      let gammu = GammuConfiguration(
+        device: device, connection: configuration.connection, logFile: configuration.gammuLogFile)
       board.update {
         $0.phase = .connecting
-        $0.device = configuration.connection == "proxyat" ? "emulator" : gammu.device
+        $0.device = configuration.connection == "proxyat" ? "emulator" : device
       }
       let session = GammuSession(configuration: gammu, logger: logger)
       do {
@@ -78,46 +118,9 @@ public final class ModemService: Service, Sendable {
         }
         logger.warning(
           "modem stopped answering", metadata: ["error": "\(error)", "failures": "\(failures)", "next_step": "\(step)"])
-        await recover(step: step, failures: failures, error: error)
+        await recover(step: step, device: device, failures: failures, error: error)
       }
     }
-  }
-
-  // MARK: Device
-
-  /// The libgammu configuration for the current device, waiting for one to
-  /// appear. Nil on shutdown.
-  func waitForDevice() async -> GammuConfiguration? {
-    var announced = false
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      if let device = locateDevice() {
-        return GammuConfiguration(
-          device: device, connection: configuration.connection, logFile: configuration.gammuLogFile)
-      }
-      if !announced {
-        logger.notice("waiting for the modem to appear", metadata: ["device": "\(configuration.device)"])
-        board.update { $0.phase = .absent }
-        announced = true
-      }
-      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
-    }
-    return nil
-  }
-
-  /// A usable device path now, or nil. A by-id link is resolved each time:
-  /// after a replug it points at a new ttyUSB number.
-  func locateDevice() -> String? {
-    if configuration.connection == "proxyat" { return configuration.device }
-    if configuration.device != "auto" {
-      return FileManager.default.fileExists(atPath: configuration.device)
-        ? (try? FileManager.default.destinationOfSymbolicLink(atPath: configuration.device)).map {
-          $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: configuration.device).deletingLastPathComponent()
-            .appendingPathComponent($0).standardized.path
-        } ?? configuration.device
-        : nil
-    }
-    // Without udev discovery: the stable link installed by udev-rules/.
-    return FileManager.default.fileExists(atPath: "/dev/vigie-modem") ? "/dev/vigie-modem" : nil
   }
 
   // MARK: Session
@@ -307,24 +310,22 @@ public final class ModemService: Service, Sendable {
 
   // MARK: Recovery
 
-  func recover(step: RecoveryStep, failures: Int, error: any Error) async {
+  func recover(step: RecoveryStep, device: String, failures: Int, error: any Error) async {
     logger.notice("recovery step", metadata: ["step": "\(step)"])
     switch step {
     case .reconnect:
       break  // the next session starts with a fresh state machine
     case .softReset:
-      if let device = locateDevice() {
-        let session = GammuSession(
-          configuration: GammuConfiguration(device: device, connection: configuration.connection), logger: logger)
-        _ = try? await session.perform("resetting the modem", timeout: configuration.commandTimeout) { machine in
-          try machine.softReset()
-        }
-        await session.close()
+      let session = GammuSession(
+        configuration: GammuConfiguration(device: device, connection: configuration.connection), logger: logger)
+      _ = try? await session.perform("resetting the modem", timeout: configuration.commandTimeout) { machine in
+        try machine.softReset()
       }
+      await session.close()
     case .waitForReenumeration:
       try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(20)) }
     case .usbReauthorize:
-      if let device = locateDevice(), let usb = USBDevice(ttyPath: device) {
+      if configuration.connection != "proxyat", let usb = USBDevice(ttyPath: device) {
         let result = usb.reauthorize()
         logger.notice("USB re-authorisation", metadata: ["device": "\(usb.sysfsPath)", "result": "\(result)"])
       } else {
