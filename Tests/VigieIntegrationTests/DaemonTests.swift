@@ -111,7 +111,7 @@ struct DaemonTests {
   func reload() throws {
     let daemon = try TestDaemon(sections: "[sms]\nenabled = true\n[watchdog]\ninterval = \"60s\"")
     try daemon.waitUntilReady()
-    #expect(try daemon.cli("status").stdout.range(of: "\nsms +not-implemented", options: .regularExpression) != nil)
+    #expect(try daemon.cli("status").stdout.range(of: "\nsms +running", options: .regularExpression) != nil)
 
     try daemon.rewrite(sections: "[sms]\nenabled = false\n[watchdog]\ninterval = \"60s\"")
     daemon.signal(SIGHUP)

@@ -396,6 +396,7 @@ extension ConfigLoaderTests {
       config.xmpp.allow = [dave]
       config.xmpp.notify = ["erin@example.org"]
       config.alerts.smsNumbers = ["+33639980001"]
+      config.sms.totpSecretFile = "/etc/vigie/sms-totp"
       config.leds.backend = .gpiod
       config.status.listen = "[::]:9100"
       #expect(config.validate().isEmpty)

@@ -144,7 +144,9 @@ struct PingerTests {
     #expect(silent.rtts.isEmpty)
     #expect(silent.errors.isEmpty, "\(silent.errors)")
     #expect(silent.summary == "PING \(net.silent) (\(net.silent)): 0/3 replies (100% loss)")
-    #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3), "\(elapsed)")
+    // It waits for the last timeout (never less than 700 ms), and ends on
+    // its own (the bound only catches a hang, not a slow machine).
+    #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(10), "\(elapsed)")
 
     // Now it forwards, into an "unreachable" route: its kernel answers with
     // ICMP host unreachable, which ends the wait early.
