@@ -114,7 +114,7 @@ let package = Package(
     .testTarget(
       name: "VigieRuntimeTests",
       dependencies: [
-        "VigieCore", "VigieRuntime",
+        "VigieCore", "VigieRuntime", "VigieModem",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "GRDB", package: "GRDB.swift"),

@@ -75,5 +75,28 @@ public struct StoredSMS: Sendable, Hashable {
     public var reference: Int
     public var part: Int
     public var total: Int
+
+    public init(reference: Int, part: Int, total: Int) {
+      self.reference = reference
+      self.part = part
+      self.total = total
+    }
+  }
+
+  public init(
+    location: Int, folder: Int, memory: String, kind: Kind, sender: String, text: String, binary: [UInt8]?,
+    timestamp: SMSCTimestamp?, concatenation: Concatenation?, messageReference: Int, deliveryStatus: Int
+  ) {
+    self.location = location
+    self.folder = folder
+    self.memory = memory
+    self.kind = kind
+    self.sender = sender
+    self.text = text
+    self.binary = binary
+    self.timestamp = timestamp
+    self.concatenation = concatenation
+    self.messageReference = messageReference
+    self.deliveryStatus = deliveryStatus
   }
 }
