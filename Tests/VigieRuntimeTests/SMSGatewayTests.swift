@@ -251,7 +251,8 @@ struct SMSGatewayTests {
   @Test("a command that was running when the process died is never run again")
   func runOnce() async throws {
     let f = try Fixture()
-    try await f.modemStore.storeIncoming([Self.sms("STATUS")], simID: "sim")
+    let sms = Self.sms("STATUS")
+    try await f.modemStore.storeIncoming([sms], simID: "sim")
     _ = try await f.smsStore.assemble(now: Int(Date().timeIntervalSince1970), timeout: .seconds(600))
     let message = try #require(try await f.smsStore.nextNew())
     try await f.smsStore.markRunning(message.id, redacted: "STATUS")
@@ -259,7 +260,7 @@ struct SMSGatewayTests {
     let interrupted = try await f.smsStore.markInterrupted()
     #expect(interrupted.map(\.id) == [message.id])
     #expect(try await f.smsStore.nextNew() == nil)
-    try await f.receive([Self.sms("STATUS")])  // read again from the modem
+    try await f.receive([sms])  // the same SMS, read again from the modem
     #expect(f.ran.names.isEmpty)
     #expect(try await f.states() == ["interrupted:interrupted by a restart"])
   }
