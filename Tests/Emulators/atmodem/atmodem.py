@@ -468,7 +468,10 @@ class ATEngine:
     def _unknown(self, cmd: str) -> None:
         key = cmd.strip()[:60].upper()
         with self.store.edit() as st:
-            st["unsupported"][key] = st["unsupported"].get(key, 0) + 1
+            seen = st["unsupported"]
+            if key not in seen and len(seen) >= 200:  # line noise: keep it bounded
+                key = "(others)"
+            seen[key] = seen.get(key, 0) + 1
         self.link.log("!", f"unsupported: {cmd!r}")
 
     def _one(self, st: dict, name: str, rest: str, after: list) -> list[str]:
@@ -1521,7 +1524,9 @@ class Emulator:
         self._pending_bytes += len(data)
         if self._pending_bytes > 256 * 1024:  # nobody reads: drop, like a UART
             self.outq.clear()
+            self._wbuf = b""
             self._pending_bytes = 0
+            return
         self._flush_out()
 
     _pending_bytes = 0

@@ -17,6 +17,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import modemstate  # noqa: E402
+
 ATMODEM = os.path.join(HERE, "atmodem.py")
 PY = sys.executable or "python3"
 
@@ -25,12 +27,13 @@ FINAL_RE = re.compile(
 
 
 def ctl_offline(state: str, op: str, **params) -> dict:
-    """`atmodem.py ctl --state FILE OP JSON` (edits the file directly)."""
-    out = subprocess.run([PY, ATMODEM, "ctl", "--state", state, op, json.dumps(params)],
-                         capture_output=True, text=True, timeout=20)
-    resp = json.loads(out.stdout)
-    assert resp["ok"], resp
-    return resp
+    """What `atmodem.py ctl --state FILE OP JSON` does (edit the file under
+    its lock), in-process to keep the suite fast; test_emulator.py covers
+    the CLI itself."""
+    store = modemstate.Store(state)
+    with store.edit() as st:
+        body = modemstate.apply_op(st, {"op": op, **params})
+    return {"ok": True, "offline": True, **json.loads(json.dumps(body))}
 
 
 def ctl_socket(path: str, timeout: float = 10.0, **req) -> dict:

@@ -268,14 +268,15 @@ def power_on_lock(state: dict) -> str:
 
 
 def power_cycle(state: dict, reason: str) -> None:
-    """What a reset does: SIM asks for the PIN again, volatile settings back
-    to defaults, faults that a reset cures are cleared."""
+    """What a (soft) reset does: the SIM asks for the PIN again, volatile
+    settings back to defaults, faults declared with clear_on="reset" are
+    cured (and reset_on_timeout, which has just fired). The power_cycle
+    control operation clears every fault on top of this."""
     state["sim"]["lock"] = power_on_lock(state)
     state["modem"] = default_modem_settings()
     state["counters"]["boots"] += 1
     state["faults"] = {k: v for k, v in state["faults"].items()
-                       if v.get("clear_on") not in ("reset", "power")
-                       and k not in ("hang", "garbage", "reset_on_timeout")}
+                       if v.get("clear_on") != "reset" and k != "reset_on_timeout"}
     add_event(state, "reset", reason=reason, lock=state["sim"]["lock"])
 
 
@@ -544,8 +545,6 @@ def apply_op(state: dict, req: dict, default_storage: str | None = None) -> dict
         return {}
     if op in ("power_cycle", "reset"):
         power_cycle(state, reason=req.get("reason", op))
-        state["faults"] = {k: v for k, v in state["faults"].items()
-                           if v.get("clear_on") not in ("reset", "power")}
         if op == "power_cycle":
             state["faults"] = {}
             state["absent_until"] = None
