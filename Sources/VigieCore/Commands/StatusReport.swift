@@ -78,7 +78,9 @@ public struct StatusReport: Sendable, Hashable {
     var parts = ["\(site) up \(Self.formatDuration(uptimeSeconds)), vigie \(version)"]
     parts += details
     if !running.isEmpty { parts.append("ok: " + running.joined(separator: " ")) }
-    for p in problems {
+    let missing = problems.filter { $0.state == .notImplemented }.map(\.name)
+    if !missing.isEmpty { parts.append("not built yet: " + missing.joined(separator: " ")) }
+    for p in problems where p.state != .notImplemented {
       switch p.state {
       case .backingOff(let failures, let error): parts.append("\(p.name): restarting (\(failures) failures: \(error))")
       case .degraded(let problem): parts.append("\(p.name): degraded (\(problem))")

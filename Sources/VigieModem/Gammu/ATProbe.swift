@@ -112,7 +112,7 @@ extension ATPort {
       buffer += chunk
       guard buffer.count < 8192 else { return nil }
       let lines = String(decoding: buffer, as: UTF8.self)
-        .split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init)
+        .split(whereSeparator: \.isNewline).map(String.init)
         .filter { !$0.isEmpty && $0 != command }
       if lines.contains("OK") { return lines.filter { $0 != "OK" } }
       if lines.contains(where: { $0 == "ERROR" || $0.hasPrefix("+CME ERROR") || $0.hasPrefix("+CMS ERROR") }) {

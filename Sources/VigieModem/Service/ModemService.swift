@@ -142,7 +142,11 @@ public final class ModemService: Service, Sendable {
 
     let identity = try? await session.perform("identifying", timeout: timeout) { try $0.identity() }
     let imsi = try? await session.perform("reading the IMSI", timeout: timeout) { try $0.imsi() }
-    try? await session.perform("enabling notifications", timeout: timeout) { try $0.enableIncomingNotifications() }
+    do {
+      try await session.perform("enabling notifications", timeout: timeout) { try $0.enableIncomingNotifications() }
+    } catch {
+      logger.info("no new-message notifications; reading stored SMS on a timer", metadata: ["error": "\(error)"])
+    }
     board.update {
       $0.phase = .ready
       $0.model = identity?.model
