@@ -55,15 +55,23 @@ final class TestDaemon {
   let process = Process()
 
   /// `sections` is TOML appended after the `[daemon]` section this class writes.
-  init(sections: String = "", daemonExtra: String = "", environment: [String: String] = [:]) throws {
-    directory = NSTemporaryDirectory() + "vigie-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  init(
+    sections: String = "", daemonExtra: String = "", modem: String = "[modem]\nenabled = false",
+    environment: [String: String] = [:], directory: String? = nil
+  ) throws {
+    self.directory =
+      directory ?? NSTemporaryDirectory() + "vigie-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    self.modemSection = modem
+    try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+    let directory = self.directory
     configPath = directory + "/vigie.toml"
     socketPath = directory + "/run/control.sock"
     logPath = directory + "/vigie.log"
-    try Self.config(directory: directory, daemonExtra: daemonExtra, sections: sections)
+    try Self.config(directory: directory, daemonExtra: daemonExtra, modem: modem, sections: sections)
       .write(toFile: configPath, atomically: true, encoding: .utf8)
-    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    if !FileManager.default.fileExists(atPath: logPath) {
+      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    }
     process.executableURL = URL(fileURLWithPath: Products.path("vigie"))
     process.arguments = ["run", "--config", configPath]
     var env = ProcessInfo.processInfo.environment
@@ -72,13 +80,18 @@ final class TestDaemon {
     env.merge(environment) { _, new in new }
     process.environment = env
     let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    try log.seekToEnd()
     process.standardOutput = log
     process.standardError = log
     process.standardInput = FileHandle.nullDevice
     try process.run()
   }
 
-  static func config(directory: String, daemonExtra: String = "", sections: String) -> String {
+  let modemSection: String
+  /// When false, `deinit` leaves the directory (a test restarts the daemon on it).
+  var removeDirectory = true
+
+  static func config(directory: String, daemonExtra: String = "", modem: String, sections: String) -> String {
     """
     [daemon]
     name = "test-site"
@@ -86,8 +99,7 @@ final class TestDaemon {
     runtime_dir = "\(directory)/run"
     \(daemonExtra)
 
-    [modem]
-    enabled = false
+    \(modem)
 
     \(sections)
     """
@@ -95,7 +107,7 @@ final class TestDaemon {
 
   /// Rewrites the configuration file (for reload tests).
   func rewrite(sections: String, daemonExtra: String = "") throws {
-    try Self.config(directory: directory, daemonExtra: daemonExtra, sections: sections)
+    try Self.config(directory: directory, daemonExtra: daemonExtra, modem: modemSection, sections: sections)
       .write(toFile: configPath, atomically: true, encoding: .utf8)
   }
 
@@ -143,7 +155,7 @@ final class TestDaemon {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
     }
-    try? FileManager.default.removeItem(atPath: directory)
+    if removeDirectory { try? FileManager.default.removeItem(atPath: directory) }
   }
 }
 
