@@ -1587,7 +1587,7 @@ class Emulator:
         tty.setraw(slave)  # no echo/canonical processing by the line discipline
         os.set_blocking(master, False)
         name = os.ttyname(slave)
-        os.chmod(name, 0o666)
+        with_suppress(os.chmod, name, 0o666)  # tests may run the client as another user
         self.master, self.slave = master, slave
         self.rfd = self.wfd = master
         self.sel.register(master, selectors.EVENT_READ, self._on_link_io)
@@ -1850,6 +1850,9 @@ class Emulator:
     def shutdown(self) -> None:
         if self.link_path:
             self.close_pty()
+        else:  # leave stdin/stdout as we found them (a terminal, say)
+            for fd in (0, 1):
+                with_suppress(os.set_blocking, fd, True)
         if self.ctrl is not None:
             with_suppress(os.unlink, self.ctrl_path)
             with_suppress(self.ctrl.close)
