@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+import VigieCore
+
+/// The modem and SMS services against the real libgammu and the AT modem
+/// emulator (`connection = proxyat`): what a person with a phone would see.
+@Suite("modem and SMS", .serialized, .enabled(if: ModemEmulator.gammuIsInstalled, "libgammu's gammu package is not installed"))
+struct ModemTests {
+  static let admin = "+33612345678"
+  static let totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DP"
+
+  /// A daemon on a fresh emulator, with an admin number and a TOTP secret.
+  struct Site {
+    let directory: String
+    let emulator: ModemEmulator
+    let pinFile: String
+    let totpFile: String
+    var daemonExtra = ""
+    var smsExtra = ""
+    var modemExtra = ""
+
+    init(emulatorOverrides: [String] = [], pin: String = "1234") throws {
+      directory = NSTemporaryDirectory() + "vigie-modem-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+      emulator = try ModemEmulator(directory: directory + "/emulator", overrides: emulatorOverrides)
+      pinFile = directory + "/pin"
+      try pin.write(toFile: pinFile, atomically: true, encoding: .utf8)
+      chmod(pinFile, 0o600)
+      totpFile = directory + "/totp"
+      try ModemTests.totpSecret.write(toFile: totpFile, atomically: true, encoding: .utf8)
+      chmod(totpFile, 0o600)
+    }
+
+    func start() throws -> TestDaemon {
+      let daemon = try TestDaemon(
+        sections: """
+          [sms]
+          totp_secret_file = "\(totpFile)"
+          default_country_code = "33"
+          \(smsExtra)
+          [[sms.allow]]
+          number = "\(ModemTests.admin)"
+          level = "admin"
+          """,
+        daemonExtra: daemonExtra, modem: emulator.modemSection(pinFile: pinFile, extra: modemExtra),
+        directory: directory)
+      daemon.removeDirectory = false
+      try daemon.waitUntilReady()
+      return daemon
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: directory) }
+  }
+
+  static func code() throws -> String {
+    try TOTP(base32Secret: totpSecret).code(at: Int64(Date().timeIntervalSince1970))
+  }
+
+  func waitUntilReady(_ daemon: TestDaemon) throws {
+    try daemon.waitFor("the modem to be ready") { try daemon.modem()["phase"] as? String == "ready" }
+  }
+
+  @Test("the PIN is entered once; STATUS by SMS is answered; unknown senders are not")
+  func pinAndStatus() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    var daemon = try site.start()
+    try waitUntilReady(daemon)
+    #expect(try site.emulator.events("pin_ok") == 1)
+    #expect(try daemon.modem()["operatorName"] as? String == "Orange F")
+
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=status")
+    try site.emulator.ctl("deliver", "from=+33700000001", "text=STATUS")
+    try daemon.waitFor("the STATUS reply") { try site.emulator.sent().contains { $0.number == Self.admin } }
+    let reply = try #require(try site.emulator.sent().first { $0.number == Self.admin })
+    #expect(reply.text.hasPrefix("test-site up "))
+    #expect(reply.text.contains("modem Orange F, home"))
+    usleep(2_000_000)
+    #expect(try site.emulator.sent().count == 1, "the unknown sender must not be answered")
+    #expect(try daemon.cli("sms", "inbox").stdout.contains("[ignored: unknown sender]"))
+
+    // A restart of the daemon finds the SIM unlocked (the key stayed powered).
+    daemon.signal(SIGTERM)
+    #expect(daemon.waitForExit(timeout: .seconds(10)) == 0)
+    daemon = try site.start()
+    try waitUntilReady(daemon)
+    #expect(try site.emulator.events("pin_ok") == 1)
+  }
+
+  @Test("a wrong PIN is tried once, never again after a restart, and reported")
+  func wrongPIN() throws {
+    let site = try Site(pin: "9999")
+    defer { site.cleanUp() }
+    var daemon = try site.start()
+    try daemon.waitFor("the SIM to be reported locked") { try daemon.modem()["phase"] as? String == "locked" }
+    #expect((try daemon.modem()["simProblem"] as? String)?.contains("rejected the configured PIN") == true)
+    #expect(try site.emulator.sim()["pin_attempts"] as? Int == 2)
+    #expect(try daemon.cli("cmd", "STATUS").stdout.contains("SIM locked"))
+
+    daemon.signal(SIGTERM)
+    _ = daemon.waitForExit(timeout: .seconds(10))
+    daemon = try site.start()
+    try daemon.waitFor("the SIM to be reported locked again") { try daemon.modem()["phase"] as? String == "locked" }
+    usleep(3_000_000)
+    #expect(try site.emulator.sim()["pin_attempts"] as? Int == 2, "the rejected PIN was tried again")
+
+    // The person fixes the PIN file and restarts the modem: the new PIN is tried once.
+    try "1234".write(toFile: site.pinFile, atomically: true, encoding: .utf8)
+    chmod(site.pinFile, 0o600)
+    _ = try daemon.cli("cmd", "RESTART", "modem")
+    try waitUntilReady(daemon)
+    #expect(try site.emulator.sim()["pin_attempts"] as? Int == 3)
+  }
+
+  @Test("a SIM asking for its PUK, or with one PIN attempt left, is never touched")
+  func pukAndLastAttempt() throws {
+    let puk = try Site(emulatorOverrides: ["sim.lock=SIM PUK", "sim.pin_attempts=0"])
+    defer { puk.cleanUp() }
+    let daemon = try puk.start()
+    try daemon.waitFor("the PUK state") { try daemon.modem()["phase"] as? String == "locked" }
+    #expect((try daemon.modem()["simProblem"] as? String)?.contains("PUK") == true)
+    #expect(try puk.emulator.sim()["puk_attempts"] as? Int == 10)
+
+    let last = try Site(emulatorOverrides: ["sim.pin_attempts=1"])
+    defer { last.cleanUp() }
+    let second = try last.start()
+    try second.waitFor("the refusal") { try second.modem()["phase"] as? String == "locked" }
+    #expect((try second.modem()["simProblem"] as? String)?.contains("only 1 PIN attempt left") == true)
+    #expect(try last.emulator.sim()["pin_attempts"] as? Int == 1)
+  }
+
+  @Test("multipart commands out of order and Unicode texts both ways")
+  func multipartAndUnicode() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+    let padded = "STATUS" + String(repeating: " ", count: 200)
+    try site.emulator.ctl("deliver", #"{"from":"\#(Self.admin)","text":"\#(padded)","order":[2,1]}"#)
+    try daemon.waitFor("the reply to the two-part STATUS") { try site.emulator.sent().count == 1 }
+    #expect(try site.emulator.sent()[0].text.hasPrefix("test-site up "))
+
+    try site.emulator.ctl("deliver", #"{"from":"\#(Self.admin)","text":"Statüs","encoding":"ucs2"}"#)
+    try daemon.waitFor("the reply to the Unicode text") { try site.emulator.sent().count == 2 }
+    #expect(try site.emulator.sent()[1].text == "Unknown command 'Statüs'. Did you mean STATUS? Send HELP for the list.")
+  }
+
+  @Test("a long reply is capped to max_reply_parts")
+  func cappedReply() throws {
+    var site = try Site()
+    defer { site.cleanUp() }
+    site.smsExtra = "max_reply_parts = 1"
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=STATUS")
+    try daemon.waitFor("the STATUS reply") { try site.emulator.sent().count == 1 }
+    let text = try site.emulator.sent()[0].text
+    #expect(text.hasSuffix("...(truncated)"))
+    #expect(text.count <= 160)
+  }
+
+  @Test("REBOOT by SMS runs once, even though it kills the daemon right after")
+  func rebootOnce() throws {
+    var site = try Site()
+    defer { site.cleanUp() }
+    let marker = site.directory + "/rebooted"
+    // Like a real reboot, the command takes the daemon down at once.
+    site.daemonExtra = #"reboot_command = "echo rebooted >> \#(marker); kill -9 $PPID""#
+    var daemon = try site.start()
+    try waitUntilReady(daemon)
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=REBOOT \(try Self.code())")
+    try daemon.waitFor("the confirmation request") { try site.emulator.sent().count == 1 }
+    let request = try site.emulator.sent()[0].text
+    let code = try #require(request.split(separator: " ").dropFirst(2).first.map(String.init), "\(request)")
+    #expect(request == "Send CONFIRM \(code) within 2 minutes to run REBOOT.")
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=CONFIRM \(code)")
+    #expect(daemon.waitForExit(timeout: .seconds(30)) != nil, "the reboot command did not kill the daemon")
+    #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "rebooted\n")
+
+    // "After the reboot": the daemon starts again on the same state.
+    daemon = try site.start()
+    try waitUntilReady(daemon)
+    usleep(3_000_000)
+    #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "rebooted\n", "REBOOT ran twice")
+    // The journal has the CONFIRM once, done (or interrupted when the kill
+    // came before the journal was updated): never to be run again.
+    let inbox = try daemon.cli("sms", "inbox").stdout
+    #expect(inbox.components(separatedBy: "CONFIRM \(code)").count == 2, "\(inbox)")
+    #expect(inbox.contains("[done: ok]  CONFIRM") || inbox.contains("[interrupted"), "\(inbox)")
+  }
+
+  @Test("a hung modem is recovered; an SMS queued meanwhile survives kill -9 and is sent")
+  func hangAndDurableOutbox() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    var daemon = try site.start()
+    try waitUntilReady(daemon)
+    try site.emulator.ctl("fault", "kind=hang")
+    try daemon.waitFor("the recovery ladder") { daemon.log.contains("recovery step") }
+    #expect(try daemon.modem()["phase"] as? String == "recovering")
+    let queued = try daemon.cli("sms", "send", Self.admin, "kept", "across", "kill")
+    #expect(queued.stdout.hasPrefix("Queued for \(Self.admin)"), "\(queued)")
+    daemon.signal(SIGKILL)
+    _ = daemon.waitForExit(timeout: .seconds(10))
+
+    try site.emulator.ctl("clear")
+    daemon = try site.start()
+    try daemon.waitFor("the queued SMS to be sent") {
+      try site.emulator.sent().contains { $0.text == "kept across kill" }
+    }
+    #expect(try site.emulator.sent().filter { $0.text == "kept across kill" }.count == 1)
+  }
+}
