@@ -209,4 +209,19 @@ struct ModemTests {
     }
     #expect(try site.emulator.sent().filter { $0.text == "kept across kill" }.count == 1)
   }
+
+  @Test("a modem that vanishes and comes back is picked up again by itself")
+  func vanishAndReturn() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+    // The emulator process exits, and new ones exit at once for 4 s (device absent).
+    try site.emulator.ctl("fault", "kind=vanish", "ms=4000")
+    try daemon.waitFor("the modem to be noticed gone") { try daemon.modem()["phase"] as? String != "ready" }
+    try daemon.waitFor("the modem to be back") { try daemon.modem()["phase"] as? String == "ready" }
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=SIGNAL")
+    try daemon.waitFor("the SIGNAL reply") { try site.emulator.sent().count == 1 }
+    #expect(try site.emulator.sent()[0].text.hasPrefix("modem Orange F, home"))
+  }
 }

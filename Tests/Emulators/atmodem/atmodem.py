@@ -1835,6 +1835,12 @@ class Emulator:
         an offline clear brings a vanished pty back."""
         st = self.store.read()
         absent = st.get("absent_until")
+        if absent and absent != "forever" and absent <= time.time() and not self.link_path:
+            # A stdio "vanish" whose time is over: the device is back.
+            with self.store.edit() as st:
+                st["absent_until"] = None
+                st["faults"].pop("vanish", None)
+            absent = None
         if "vanish" in st["faults"] and absent:
             if self.link_path and self.master is not None:
                 ms_ = None if absent == "forever" else max(0, int((absent - time.time()) * 1000))
