@@ -27,7 +27,9 @@ static inline int vigie_gammu_header_version_num(void) { return GAMMU_VERSION_NU
 #include <string.h>
 
 /// Sets configuration section 0 of a fresh state machine, as a gammurc
-/// [gammu] section would, without reading any file. GSM_FreeStateMachine
+/// [gammu] section would, without reading any file.
+/// (SwiftPM does not track this header: after editing it, touch a Swift file
+/// of VigieModem or clean the build.) GSM_FreeStateMachine
 /// frees Device, Connection and DebugFile, so they are strdup'ed here.
 static inline void vigie_gammu_configure(GSM_StateMachine *sm, const char *device, const char *connection,
                                          const char *model, const char *logfile, const char *loglevel) {
@@ -50,6 +52,9 @@ static inline void vigie_gammu_configure(GSM_StateMachine *sm, const char *devic
   snprintf(cfg->TextBirthday, sizeof cfg->TextBirthday, "Birthday");
   snprintf(cfg->TextMemo, sizeof cfg->TextMemo, "Memo");
   cfg->PhoneFeatures[0] = 0;
+  // "Choose yourself" for every AT+CNMI parameter, as GSM_ReadConfig does
+  // when gammurc says nothing: zeros would disable new-message notifications.
+  for (int i = 0; i < 5; i++) cfg->CNMIParams[i] = -1;
   GSM_SetConfigNum(sm, 1);
 }
 
