@@ -23,7 +23,7 @@ struct ModemEmulator {
   }
 
   /// The `[modem]` section that makes libgammu fork this emulator.
-  func modemSection(pinFile: String?, extra: String = "") -> String {
+  func modemSection(pinFile: String?, smsPollInterval: String = "1s", extra: String = "") -> String {
     """
     [modem]
     enabled = true
@@ -31,7 +31,7 @@ struct ModemEmulator {
     device = "\(Self.python) \(Self.script) --state \(statePath) --log \(logPath)"
     \(pinFile.map { "pin_file = \"\($0)\"" } ?? "")
     poll_interval = "2s"
-    sms_poll_interval = "1s"
+    sms_poll_interval = "\(smsPollInterval)"
     command_timeout = "5s"
     \(extra)
     """

@@ -18,6 +18,7 @@ struct ModemTests {
     var daemonExtra = ""
     var smsExtra = ""
     var modemExtra = ""
+    var smsPollInterval = "1s"
 
     init(emulatorOverrides: [String] = [], pin: String = "1234") throws {
       directory = NSTemporaryDirectory() + "vigie-modem-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -41,7 +42,8 @@ struct ModemTests {
           number = "\(ModemTests.admin)"
           level = "admin"
           """,
-        daemonExtra: daemonExtra, modem: emulator.modemSection(pinFile: pinFile, extra: modemExtra),
+        daemonExtra: daemonExtra,
+        modem: emulator.modemSection(pinFile: pinFile, smsPollInterval: smsPollInterval, extra: modemExtra),
         directory: directory)
       daemon.removeDirectory = false
       try daemon.waitUntilReady()
@@ -223,5 +225,17 @@ struct ModemTests {
     try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=SIGNAL")
     try daemon.waitFor("the SIGNAL reply") { try site.emulator.sent().count == 1 }
     #expect(try site.emulator.sent()[0].text.hasPrefix("modem Orange F, home"))
+  }
+
+  @Test("a new SMS is announced by the modem (+CMTI): no need to wait for the polling")
+  func notification() throws {
+    var site = try Site()
+    defer { site.cleanUp() }
+    site.smsPollInterval = "1h"
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+    usleep(1_000_000)  // past the first read at connection time
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=IP")
+    try daemon.waitFor("the IP reply", timeout: .seconds(30)) { try site.emulator.sent().count == 1 }
   }
 }
