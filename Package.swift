@@ -94,7 +94,7 @@ let package = Package(
     .executableTarget(
       name: "vigie",
       dependencies: [
-        "VigieCore", "VigieRuntime",
+        "VigieCore", "VigieRuntime", "VigieWatchdog",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

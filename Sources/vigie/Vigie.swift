@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigieCore
 import VigieRuntime
+import VigieWatchdog
 
 @main
 struct Vigie: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct Vigie: AsyncParsableCommand {
       as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
       """,
     version: VigieVersion.string,
-    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Config.self, Version.self]
+    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, Config.self, Version.self]
   )
 }
 
@@ -202,6 +203,41 @@ struct SMS: AsyncParsableCommand {
 
     func run() async throws {
       print(try send(.init(op: .smsInbox), socketOptions: socketOptions).text)
+    }
+  }
+}
+
+struct Probe: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Probe a host now, from this machine (ICMP echo, or a TCP connection).",
+    discussion: "Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range.")
+
+  @Argument(help: "Host name or address.") var host: String
+  @Option(name: .customLong("tcp"), help: ArgumentHelp("Try a TCP connection to this port instead of a ping.", valueName: "port"))
+  var tcpPort: Int?
+  @Option(help: "Echo requests to send.") var count = 3
+  @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 1.0
+
+  func validate() throws {
+    if !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
+    if !(timeout > 0 && timeout <= 60) { throw ValidationError("--timeout must be within (0, 60] seconds") }
+    if let tcpPort, !(1...65535).contains(tcpPort) { throw ValidationError("--tcp must be a port within 1...65535") }
+  }
+
+  func run() async throws {
+    do {
+      if let tcpPort {
+        let verdict = try await TCPConnectProbe.probe(host: host, port: tcpPort, timeout: .milliseconds(Int(timeout * 1000)))
+        print("TCP \(host):\(tcpPort): \(verdict)")
+        if case .open = verdict { return }
+        throw ExitCode.failure
+      }
+      let result = try await Pinger.ping(host: host, count: count, timeout: .milliseconds(Int(timeout * 1000)))
+      print(result.summary)
+      if result.received == 0 { throw ExitCode.failure }
+    } catch let error as PingError {
+      FileHandle.standardError.write(Data("vigie: \(error)\n".utf8))
+      throw ExitCode.failure
     }
   }
 }

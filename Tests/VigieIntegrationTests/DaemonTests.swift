@@ -244,4 +244,17 @@ struct DaemonTests {
     let version = try vigie("version")
     #expect(version.stdout.hasPrefix("vigie "))
   }
+
+  @Test("vigie probe pings and checks TCP ports without a daemon")
+  func probe() throws {
+    let ping = try vigie("probe", "127.0.0.1", "--count", "2")
+    #expect(ping.status == 0)
+    #expect(ping.stdout.hasPrefix("PING 127.0.0.1 (127.0.0.1): 2/2 replies"))
+    let closed = try vigie("probe", "127.0.0.1", "--tcp", "1")
+    #expect(closed.status == 1)
+    #expect(closed.stdout == "TCP 127.0.0.1:1: closed\n")
+    let bad = try vigie("probe", "127.0.0.1", "--tcp", "70000")
+    #expect(bad.status != 0)
+    #expect(bad.stderr.contains("--tcp must be a port"))
+  }
 }
