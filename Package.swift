@@ -54,7 +54,10 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "VigieWatchdog",
-      dependencies: ["VigieCore", "CPcap", "CCurl", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "VigieCore", "CPcap", "CCurl", .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: swiftSettings),
     .target(
       name: "VigieChat",

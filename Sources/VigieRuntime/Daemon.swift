@@ -39,6 +39,8 @@ public final class Daemon: Sendable {
   private let registry: Mutex<CommandRegistry?> = Mutex(nil)
   /// Live modem state, for STATUS and `vigie modem`.
   public let modemBoard = ModemStatusBoard()
+  /// Live watchdog targets, for STATUS.
+  public let watchdogBoard = WatchdogBoard()
   /// Opened by `run()` before any service starts.
   private let resources = Mutex<Resources?>(nil)
 
@@ -99,6 +101,13 @@ public final class Daemon: Sendable {
             pollInterval: section.pollInterval, commandTimeout: section.commandTimeout,
             smsPollInterval: section.smsPollInterval, gammuLogFile: section.gammuLog.isEmpty ? nil : section.gammuLog),
           persistence: resources.modemStore, sendQueue: resources.modemStore, board: board, logger: logger)
+      }
+    case .watchdog:
+      let section = config.watchdog
+      let site = config.daemon.name
+      let board = watchdogBoard
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        WatchdogService(config: section, siteName: site, board: board, alerts: resources.modemStore, logger: logger)
       }
     case .sms:
       let section = config.sms
@@ -226,6 +235,7 @@ public final class Daemon: Sendable {
     let config = currentConfig
     var details: [String] = []
     if config.modem.enabled { details.append(modemBoard.snapshot.summary) }
+    if config.watchdog.enabled, let targets = watchdogBoard.summary { details.append(targets) }
     details.append("IP " + HostInfo.addressSummary())
     details.append(HostInfo.diskSummary(at: config.daemon.stateDir))
     return StatusReport(

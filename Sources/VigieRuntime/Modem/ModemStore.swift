@@ -3,10 +3,11 @@ import GRDB
 import Synchronization
 import VigieCore
 import VigieModem
+import VigieWatchdog
 
 /// The modem's and the SMS gateway's tables in the state store, and the SMS
 /// outbox (queue `sms` of the durable outbox).
-public final class ModemStore: ModemPersistence, SMSSendQueue, Sendable {
+public final class ModemStore: ModemPersistence, SMSSendQueue, WatchdogAlertSink, Sendable {
   public static let smsQueue = "sms"
   public static let alertQueue = "alerts"
 

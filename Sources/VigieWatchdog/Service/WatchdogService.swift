@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VigieCore
+
+/// Where the watchdog's alerts go (the durable alert queue, implemented by
+/// VigieRuntime).
+public protocol WatchdogAlertSink: Sendable {
+  func raiseAlert(key: String, severity: String, text: String) async throws
+}
+
+/// The live state of every target, for STATUS and the status page.
+public final class WatchdogBoard: Sendable {
+  public struct Row: Sendable, Hashable {
+    public var name: String
+    public var state: TargetState
+    public var lastRTT: Duration?
+    public var lastOutcome: String
+  }
+
+  private let rows = Mutex<[Row]>([])
+
+  public init() {}
+
+  public var snapshot: [Row] { rows.withLock { $0 } }
+
+  func update(_ new: [Row]) { rows.withLock { $0 = new } }
+
+  /// `targets: loopback up 0.1 ms, ssh down` for STATUS.
+  public var summary: String? {
+    let rows = snapshot
+    guard !rows.isEmpty else { return nil }
+    return "targets: "
+      + rows.map { row in
+        var text = "\(row.name) \(row.state)"
+        if row.state == .up, let rtt = row.lastRTT {
+          text += String(format: " %.1f ms", Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000)
+        }
+        return text
+      }.joined(separator: ", ")
+  }
+}
+
+/// The network watchdog: probes each `[[watchdog.target]]` at its interval,
+/// feeds the results to the pure `OutageEvaluator` (thresholds, dependencies,
+/// flapping) and turns its events into log lines and alerts.
+///
+/// Probes built so far: `icmp` (one echo request) and `tcp-connect:PORT`.
+/// Targets with another probe type are reported INCONCLUSIVE ("probe not
+/// built yet") rather than pretending.
+public final class WatchdogService: Service, Sendable {
+  let config: WatchdogConfig
+  let board: WatchdogBoard
+  let alerts: any WatchdogAlertSink
+  let logger: Logger
+  let siteName: String
+
+  public init(config: WatchdogConfig, siteName: String, board: WatchdogBoard, alerts: any WatchdogAlertSink, logger: Logger) {
+    self.config = config
+    self.siteName = siteName
+    self.board = board
+    self.alerts = alerts
+    var logger = logger
+    logger[metadataKey: "service"] = "watchdog"
+    self.logger = logger
+  }
+
+  public func run() async throws {
+    let graph = TargetGraph(watchdog: config)
+    for issue in graph.issues { logger.warning("target ignored", metadata: ["issue": "\(issue)"]) }
+    var evaluator = OutageEvaluator(graph: graph, policy: MonitorPolicy(config))
+    let epoch = ContinuousClock.now
+    let wallEpoch = Date()
+    var next: [String: ContinuousClock.Instant] = [:]
+    for target in config.target { next[target.name] = epoch }
+    var lastRTT: [String: Duration] = [:]
+    var lastOutcome: [String: String] = [:]
+    publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      let now = ContinuousClock.now
+      let due = config.target.filter { (next[$0.name] ?? now) <= now }
+      if !due.isEmpty {
+        let results = await withTaskGroup(of: (String, ProbeOutcome).self) { group in
+          for target in due {
+            let timeout = target.timeout > .zero ? target.timeout : config.timeout
+            group.addTask { (target.name, await Self.probe(target, timeout: timeout)) }
+          }
+          var collected: [(String, ProbeOutcome)] = []
+          for await result in group { collected.append(result) }
+          return collected
+        }
+        let time = WatchTime(sinceEpoch: epoch.duration(to: .now))
+        for (name, outcome) in results {
+          lastOutcome[name] = Self.describe(outcome)
+          if case .success(let rtt?) = outcome { lastRTT[name] = rtt }
+        }
+        let events = evaluator.evaluate(
+          results.map { ProbeResult(target: $0.0, outcome: $0.1, time: time) }, at: time)
+        for target in due {
+          let interval = target.interval > .zero ? target.interval : config.interval
+          next[target.name] = now.advanced(by: interval)
+        }
+        // Parents worth checking now (a child started failing): probe them early.
+        for parent in evaluator.parentsToCheck { next[parent] = now }
+        publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+        for event in events { await announce(event, wallEpoch: wallEpoch) }
+      }
+      let earliest = next.values.min() ?? now.advanced(by: config.interval)
+      let wait = max(.milliseconds(50), min(.seconds(1), ContinuousClock.now.duration(to: earliest)))
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+    }
+  }
+
+  func publish(_ evaluator: OutageEvaluator, lastRTT: [String: Duration], lastOutcome: [String: String]) {
+    board.update(
+      config.target.map { target in
+        WatchdogBoard.Row(
+          name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
+          lastOutcome: lastOutcome[target.name] ?? "not probed yet")
+      })
+  }
+
+  func announce(_ event: WatchEvent, wallEpoch: Date) async {
+    let text = "\(siteName): " + Self.text(event, wallEpoch: wallEpoch)
+    if event.isAlert {
+      logger.warning("\(Self.text(event, wallEpoch: wallEpoch))")
+      let severity: String
+      switch event.kind {
+      case .down, .uplinkDown: severity = "critical"
+      default: severity = "info"
+      }
+      do {
+        try await alerts.raiseAlert(key: "watchdog.\(event.target).\(Self.kindName(event.kind))", severity: severity, text: text)
+      } catch {
+        logger.error("cannot queue the alert", metadata: ["error": "\(error)"])
+      }
+    } else {
+      logger.notice("\(Self.text(event, wallEpoch: wallEpoch))")
+    }
+  }
+
+  /// A person's wording of an event: wall-clock times, short durations.
+  static func text(_ event: WatchEvent, wallEpoch: Date) -> String {
+    func clock(_ time: WatchTime) -> String {
+      let date = wallEpoch.addingTimeInterval(Double(time.sinceEpoch.components.seconds))
+      let formatter = DateFormatter()
+      formatter.dateFormat = "HH:mm:ss"
+      return formatter.string(from: date)
+    }
+    func length(_ duration: Duration) -> String { StatusReport.formatDuration(Int(duration.components.seconds)) }
+    switch event.kind {
+    case .down(let since, let reason):
+      return "\(event.target) DOWN since \(clock(since))" + (reason.map { " (\($0))" } ?? "")
+    case .up(let after):
+      return "\(event.target) UP again after \(length(after))"
+    case .unreachable(let parent):
+      return "\(event.target) UNREACHABLE (through \(parent), which is down)"
+    case .flappingStarted(let percent):
+      return "\(event.target) is FLAPPING (\(Int(percent))% state changes)"
+    case .flappingStopped(let state):
+      return "\(event.target) stopped flapping; now \(state)"
+    case .uplinkDown(let since, let reason):
+      return "our internet uplink is DOWN since \(clock(since))" + (reason.map { " (\($0))" } ?? "")
+    case .uplinkUp(let after):
+      return "our internet uplink is UP again after \(length(after))"
+    }
+  }
+
+  static func kindName(_ kind: WatchEvent.Kind) -> String {
+    switch kind {
+    case .down: "down"
+    case .up: "up"
+    case .unreachable: "unreachable"
+    case .flappingStarted: "flapping"
+    case .flappingStopped: "stable"
+    case .uplinkDown: "uplink-down"
+    case .uplinkUp: "uplink-up"
+    }
+  }
+
+  static func describe(_ outcome: ProbeOutcome) -> String {
+    switch outcome {
+    case .success(let rtt): rtt.map { "answered in \($0)" } ?? "answered"
+    case .failure(let failure): "failed: \(failure)"
+    case .inconclusive(let reason): "inconclusive: \(reason)"
+    }
+  }
+
+  // MARK: Probes
+
+  /// Runs one probe; never throws: every problem is an outcome.
+  static func probe(_ target: WatchTarget, timeout: Duration) async -> ProbeOutcome {
+    guard case .success(let spec) = ProbeSpec.parse(target.probe) else {
+      return .inconclusive(InconclusiveReason(.other, "invalid probe \(target.probe)"))
+    }
+    switch spec {
+    case .icmp:
+      do {
+        let result = try await Pinger.ping(host: target.host, count: 1, interval: .zero, timeout: timeout)
+        if let rtt = result.rtts.first { return .success(rtt: rtt) }
+        if let error = result.errors.first { return .failure(ProbeFailure(.unreachable, error)) }
+        return .failure(ProbeFailure(.timeout, "no echo reply within \(timeout)"))
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .tcpConnect(let port):
+      do {
+        switch try await TCPConnectProbe.probe(host: target.host, port: port, timeout: timeout) {
+        case .open(let rtt): return .success(rtt: rtt)
+        case .closed: return .failure(ProbeFailure(.refused, "port \(port) closed"))
+        case .filtered: return .failure(ProbeFailure(.timeout, "no answer on port \(port) within \(timeout)"))
+        case .unreachable(let why):
+          return why.contains("Network is unreachable")
+            ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why))
+        }
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .tcpSYN, .udpOpenVPN, .dns, .ntp, .http:
+      return .inconclusive(InconclusiveReason(.other, "probe type \(target.probe) is not built yet"))
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The watchdog service in the real daemon: probes, thresholds, recovery.
+@Suite("watchdog", .serialized)
+struct WatchdogTests {
+  /// Binds 127.0.0.1:`port` (0 = any) and listens.
+  static func listen(port: Int) throws -> (fd: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var yes: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    try #require(bound == 0 && Glibc.listen(fd, 4) == 0, "cannot listen on \(port): \(String(cString: strerror(errno)))")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+  }
+
+  @Test("a closed port goes DOWN after the threshold and UP again when it listens; ICMP targets answer")
+  func downAndUp() throws {
+    // A port that nothing listens on (yet).
+    let probe = try Self.listen(port: 0)
+    let port = probe.port
+    close(probe.fd)
+    let daemon = try TestDaemon(
+      sections: """
+        [watchdog]
+        interval = "1s"
+        timeout = "500ms"
+        failures = 2
+        window = 3
+        successes = 2
+
+        [[watchdog.target]]
+        name = "loopback"
+        host = "127.0.0.1"
+        probe = "icmp"
+
+        [[watchdog.target]]
+        name = "service"
+        host = "127.0.0.1"
+        probe = "tcp-connect:\(port)"
+        depends_on = ["loopback"]
+        """)
+    try daemon.waitUntilReady()
+    try daemon.waitFor("service to be DOWN", timeout: .seconds(20)) {
+      try daemon.cli("status").stdout.contains("service DOWN")
+    }
+    #expect(try daemon.cli("status").stdout.contains("targets: loopback UP"))
+    #expect(daemon.log.contains("service DOWN since"))
+    #expect(daemon.log.components(separatedBy: "service DOWN since").count == 2, "one DOWN, not one per probe")
+
+    let listener = try Self.listen(port: port)
+    defer { close(listener.fd) }
+    try daemon.waitFor("service to be UP again", timeout: .seconds(20)) {
+      daemon.log.contains("service UP again after")
+    }
+    #expect(try daemon.cli("cmd", "STATUS").stdout.contains("service UP"))
+  }
+}
