@@ -109,6 +109,15 @@ public final class Daemon: Sendable {
       return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
         WatchdogService(config: section, siteName: site, board: board, alerts: resources.modemStore, logger: logger)
       }
+    case .alerts:
+      let section = config.alerts
+      let smsSection = config.sms
+      let site = config.daemon.name
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint + config.fingerprint(of: .sms)) {
+        AlertRouterService(
+          config: section, sms: smsSection, siteName: site, outbox: resources.outbox, smsStore: resources.smsStore,
+          logger: logger)
+      }
     case .sms:
       let section = config.sms
       return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {

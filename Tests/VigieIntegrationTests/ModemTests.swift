@@ -19,6 +19,7 @@ struct ModemTests {
     var smsExtra = ""
     var modemExtra = ""
     var smsPollInterval = "1s"
+    var otherSections = ""
 
     init(emulatorOverrides: [String] = [], pin: String = "1234") throws {
       directory = NSTemporaryDirectory() + "vigie-modem-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -41,6 +42,8 @@ struct ModemTests {
           [[sms.allow]]
           number = "\(ModemTests.admin)"
           level = "admin"
+
+          \(otherSections)
           """,
         daemonExtra: daemonExtra,
         modem: emulator.modemSection(pinFile: pinFile, smsPollInterval: smsPollInterval, extra: modemExtra),
@@ -237,5 +240,34 @@ struct ModemTests {
     usleep(1_000_000)  // past the first read at connection time
     try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=IP")
     try daemon.waitFor("the IP reply", timeout: .seconds(30)) { try site.emulator.sent().count == 1 }
+  }
+
+  @Test("a target going down reaches the owner's phone by SMS, once")
+  func alertBySMS() throws {
+    var site = try Site()
+    defer { site.cleanUp() }
+    // Port 1 on loopback: nothing listens, the kernel answers with a reset.
+    site.otherSections = """
+      [alerts]
+      sms_numbers = ["\(Self.admin)"]
+
+      [watchdog]
+      interval = "1s"
+      timeout = "500ms"
+      failures = 2
+      window = 3
+
+      [[watchdog.target]]
+      name = "nas"
+      host = "127.0.0.1"
+      probe = "tcp-connect:1"
+      """
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+    try daemon.waitFor("the DOWN alert by SMS") {
+      try site.emulator.sent().contains { $0.text.hasPrefix("test-site: nas DOWN since ") }
+    }
+    usleep(3_000_000)
+    #expect(try site.emulator.sent().filter { $0.text.contains("nas DOWN") }.count == 1)
   }
 }
