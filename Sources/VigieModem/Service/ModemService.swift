@@ -60,35 +60,51 @@ public final class ModemService: Service, Sendable {
       await runSessions(device: configuration.device)
       return
     }
-    // Follow the modem through udev: a session per appearance, torn down
-    // when it vanishes, resumed under whatever ttyUSB number it returns.
-    var current: Task<Void, Never>?
-    defer { current?.cancel() }
+    // The locator's changes never end by themselves: on graceful shutdown,
+    // stop following them (else SIGTERM waits for shutdown_timeout).
     let locator = ModemLocator(device: configuration.device, logger: logger)
-    for try await change in locator.changes() {
-      switch change {
-      case .appeared(let choice):
-        current?.cancel()
-        await current?.value
-        logger.notice("modem found", metadata: ["device": "\(choice.devicePath)", "rule": "\(choice.rule)"])
-        current = Task { await self.runSessions(device: choice.devicePath) }
-      case .gone(let choice, let reason):
-        logger.warning("modem gone", metadata: ["device": "\(choice.devicePath)", "reason": "\(reason)"])
-        current?.cancel()
-        await current?.value
-        current = nil
-        board.update {
-          $0.phase = .absent
-          $0.lastError = reason
-        }
-      case .absent(let reason):
-        board.update {
-          $0.phase = .absent
-          $0.lastError = reason
+    try await cancelWhenGracefulShutdown { try await self.follow(locator) }
+  }
+
+  /// Follows the modem through udev: a session per appearance, torn down
+  /// when it vanishes, resumed under whatever ttyUSB number it returns.
+  /// Returns when cancelled, once the session in progress has ended: on a
+  /// graceful shutdown the session stops by itself, after finishing what it
+  /// is doing (an SMS the modem has just sent is recorded as sent; a
+  /// cancelled session would leave it claimed, to be sent again).
+  private func follow(_ locator: ModemLocator) async throws {
+    var current: Task<Void, Never>?
+    do {
+      for try await change in locator.changes() {
+        switch change {
+        case .appeared(let choice):
+          current?.cancel()
+          await current?.value
+          logger.notice("modem found", metadata: ["device": "\(choice.devicePath)", "rule": "\(choice.rule)"])
+          current = Task { await self.runSessions(device: choice.devicePath) }
+        case .gone(let choice, let reason):
+          logger.warning("modem gone", metadata: ["device": "\(choice.devicePath)", "reason": "\(reason)"])
+          current?.cancel()
+          await current?.value
+          current = nil
+          board.update {
+            $0.phase = .absent
+            $0.lastError = reason
+          }
+        case .absent(let reason):
+          board.update {
+            $0.phase = .absent
+            $0.lastError = reason
+          }
         }
       }
-      if Task.isShuttingDownGracefully { break }
+    } catch {
+      current?.cancel()
+      await current?.value
+      throw error
     }
+    if !Task.isShuttingDownGracefully { current?.cancel() }
+    await current?.value
   }
 
   /// Sessions on `device` until cancelled (the device went away) or shut

@@ -116,6 +116,10 @@ class FakeE1750:
             )
             self.interfaces.append(interface)
             devnode = f"/dev/ttyUSB{tty_index}"
+            # As on a real system, the node (devtmpfs) and the by-id link
+            # (udevd) exist before udevd announces the device.
+            self.node(f"ttyUSB{tty_index}", create=True)
+            self.link(number, f"ttyUSB{tty_index}")
             tty = self.testbed.add_device(
                 "tty",
                 f"ttyUSB{tty_index}",
@@ -138,8 +142,6 @@ class FakeE1750:
                 ],
             )
             self.ttys.append(tty)
-            self.node(f"ttyUSB{tty_index}", create=True)
-            self.link(number, f"ttyUSB{tty_index}")
             if delay:
                 time.sleep(delay)
 
@@ -149,6 +151,7 @@ class FakeE1750:
         must end on it; a plain file is enough here (no I/O is done)."""
         path = os.path.join(self.root, "dev", name)
         if create:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             open(path, "w").close()
         elif os.path.lexists(path):
             os.unlink(path)
