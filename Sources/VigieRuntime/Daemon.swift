@@ -186,7 +186,8 @@ public final class Daemon: Sendable {
       logger: logger)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = slots.map {
-      .init(service: $0.service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+      .init(
+        service: $0.service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
     services.append(.init(service: control, successTerminationBehavior: .ignore))
     services.append(.init(service: ReloadService(daemon: self, logger: logger)))
@@ -199,7 +200,9 @@ public final class Daemon: Sendable {
     let group = ServiceGroup(configuration: groupConfiguration)
     logger.notice(
       "vigie \(VigieVersion.string) starting",
-      metadata: ["site": "\(config.daemon.name)", "state_dir": "\(config.daemon.stateDir)", "control": "\(controlPath)"])
+      metadata: [
+        "site": "\(config.daemon.name)", "state_dir": "\(config.daemon.stateDir)", "control": "\(controlPath)",
+      ])
     try await group.run()
     logger.notice("vigie stopped")
   }
@@ -274,7 +277,8 @@ public final class Daemon: Sendable {
           ok: true,
           text: cleared == 0
             ? "No interrupted PIN attempt was recorded."
-            : "Cleared \(cleared) interrupted attempt\(cleared == 1 ? "" : "s"); the modem restarts and tries the configured PIN once.")
+            : "Cleared \(cleared) interrupted attempt\(cleared == 1 ? "" : "s"); the modem restarts and tries the configured PIN once."
+        )
       } catch {
         return ControlProtocol.Response(ok: false, text: "cannot clear the PIN attempts: \(error)")
       }
@@ -298,13 +302,16 @@ public final class Daemon: Sendable {
             to: e164, text: text, key: key, maxParts: 10, budget: config.dailyBudget)
         else {
           return ControlProtocol.Response(
-            ok: false, text: "not queued: the daily budget of \(config.dailyBudget) SMS is reached ([sms] daily_budget)")
+            ok: false, text: "not queued: the daily budget of \(config.dailyBudget) SMS is reached ([sms] daily_budget)"
+          )
         }
         logger.notice("SMS queued by hand", metadata: ["by": "\(principal)", "to": "\(e164)"])
         let note = currentConfig.modem.enabled ? "" : " (the modem is disabled: it waits in the queue)"
         return ControlProtocol.Response(
           ok: true,
-          text: "Queued for \(e164): \(plan.parts.count) part\(plan.parts.count == 1 ? "" : "s"), \(plan.encoding)\(plan.isTruncated ? ", truncated" : "")\(note).")
+          text:
+            "Queued for \(e164): \(plan.parts.count) part\(plan.parts.count == 1 ? "" : "s"), \(plan.encoding)\(plan.isTruncated ? ", truncated" : "")\(note)."
+        )
       } catch {
         return ControlProtocol.Response(ok: false, text: "cannot queue the SMS: \(error)")
       }
@@ -341,7 +348,8 @@ public final class Daemon: Sendable {
     add("PIN attempts", modem.pinAttemptsLeft.map(String.init))
     add("ICCID", modem.iccid)
     add("IMSI", modem.imsi)
-    add("Operator", [modem.operatorName, modem.operatorCode.map { "(\($0))" }].compactMap { $0 }.joined(separator: " "))
+    add(
+      "Operator", [modem.operatorName, modem.operatorCode.map { "(\($0))" }].compactMap { $0 }.joined(separator: " "))
     add("Registration", modem.registration)
     add("Signal", modem.signalDBm.map { "\($0) dBm" } ?? modem.signalPercent.map { "\($0)%" })
     add("SMS in/out", "\(modem.smsReceived) / \(modem.smsSent)")

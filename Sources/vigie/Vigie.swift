@@ -30,7 +30,9 @@ struct ConfigOption: ParsableArguments {
 struct SocketOptions: ParsableArguments {
   @OptionGroup var configOption: ConfigOption
 
-  @Option(help: ArgumentHelp("Control socket of the running daemon (default: from the configuration, or $VIGIE_SOCKET).", valueName: "path"))
+  @Option(
+    help: ArgumentHelp(
+      "Control socket of the running daemon (default: from the configuration, or $VIGIE_SOCKET).", valueName: "path"))
   var socket: String?
 
   func socketPath() throws -> String {
@@ -77,7 +79,8 @@ struct Run: AsyncParsableCommand {
       logger.notice("no \(ConfigLoader.defaultPath): running with the defaults")
     }
     for warning in loaded.warnings { logger.warning("\(warning)") }
-    let daemon = Daemon(options: DaemonOptions(configPath: loaded.file, stateDir: stateDir), config: loaded.config, logger: logger)
+    let daemon = Daemon(
+      options: DaemonOptions(configPath: loaded.file, stateDir: stateDir), config: loaded.config, logger: logger)
     do {
       try await daemon.run()
     } catch {
@@ -190,7 +193,8 @@ struct SMS: AsyncParsableCommand {
     }
 
     func run() async throws {
-      let response = try send(.init(op: .smsSend, text: words.joined(separator: " "), to: number), socketOptions: socketOptions)
+      let response = try send(
+        .init(op: .smsSend, text: words.joined(separator: " "), to: number), socketOptions: socketOptions)
       print(response.text)
       if !response.ok { throw ExitCode.failure }
     }
@@ -213,7 +217,9 @@ struct Probe: AsyncParsableCommand {
     discussion: "Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range.")
 
   @Argument(help: "Host name or address.") var host: String
-  @Option(name: .customLong("tcp"), help: ArgumentHelp("Try a TCP connection to this port instead of a ping.", valueName: "port"))
+  @Option(
+    name: .customLong("tcp"),
+    help: ArgumentHelp("Try a TCP connection to this port instead of a ping.", valueName: "port"))
   var tcpPort: Int?
   @Option(help: "Echo requests to send.") var count = 3
   @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 1.0
@@ -227,7 +233,8 @@ struct Probe: AsyncParsableCommand {
   func run() async throws {
     do {
       if let tcpPort {
-        let verdict = try await TCPConnectProbe.probe(host: host, port: tcpPort, timeout: .milliseconds(Int(timeout * 1000)))
+        let verdict = try await TCPConnectProbe.probe(
+          host: host, port: tcpPort, timeout: .milliseconds(Int(timeout * 1000)))
         print("TCP \(host):\(tcpPort): \(verdict)")
         if case .open = verdict { return }
         throw ExitCode.failure

@@ -34,9 +34,11 @@ struct BackoffTests {
 
 @Suite("status report")
 struct StatusReportTests {
-  @Test("durations are short and readable", arguments: [
-    (0, "0s"), (59, "59s"), (61, "1m01s"), (3600, "1h00m"), (3 * 86_400 + 4 * 3600, "3d4h"),
-  ])
+  @Test(
+    "durations are short and readable",
+    arguments: [
+      (0, "0s"), (59, "59s"), (61, "1m01s"), (3600, "1h00m"), (3 * 86_400 + 4 * 3600, "3d4h"),
+    ])
   func durations(seconds: Int, text: String) {
     #expect(StatusReport.formatDuration(seconds) == text)
   }
@@ -47,7 +49,8 @@ struct StatusReportTests {
       site: "maison", version: "1.0", uptimeSeconds: 7200,
       services: [
         .init(name: "modem", state: .running, restarts: 0, sinceSeconds: 5),
-        .init(name: "irc", state: .backingOff(failures: 3, lastError: "connection refused"), restarts: 3, sinceSeconds: 5),
+        .init(
+          name: "irc", state: .backingOff(failures: 3, lastError: "connection refused"), restarts: 3, sinceSeconds: 5),
         .init(name: "drive", state: .disabled, restarts: 0, sinceSeconds: 5),
       ])
     #expect(report.compact == "maison up 2h00m, vigie 1.0; ok: modem; irc: restarting (3 failures: connection refused)")

@@ -67,7 +67,8 @@ struct CommandGrammarTests {
   }
 
   @Test(
-    "privilege levels", arguments: [
+    "privilege levels",
+    arguments: [
       ("STATUS", Privilege.read, true), ("RESTART sms", .read, false), ("RESTART sms", .operate, true),
       ("REBOOT", .operate, false), ("REBOOT", .admin, true),
     ])

@@ -3,7 +3,10 @@ import VigieCore
 
 @Suite("SMS reassembly")
 struct SMSReassemblyTests {
-  func part(_ id: Int64, _ text: String, from sender: String = "+33612345678", ref: Int? = nil, _ index: Int? = nil, of total: Int? = nil, at receivedAt: Int = 1000) -> ReceivedPart {
+  func part(
+    _ id: Int64, _ text: String, from sender: String = "+33612345678", ref: Int? = nil, _ index: Int? = nil,
+    of total: Int? = nil, at receivedAt: Int = 1000
+  ) -> ReceivedPart {
     ReceivedPart(
       id: id, sender: sender, text: text, timestamp: "2026-11-25T10:00:00+01:00", unixTime: 1_795_000_000,
       reference: ref, part: index, total: total, receivedAt: receivedAt)

@@ -126,7 +126,8 @@ struct DaemonTests {
     #expect(daemon.log.contains("did you mean 'interval'"))
     #expect(try daemon.cli("status").status == 0)
 
-    try daemon.rewrite(sections: "[sms]\nenabled = false\n[watchdog]\ninterval = \"30s\"", daemonExtra: "log_level = \"debug\"")
+    try daemon.rewrite(
+      sections: "[sms]\nenabled = false\n[watchdog]\ninterval = \"30s\"", daemonExtra: "log_level = \"debug\"")
     daemon.signal(SIGHUP)
     #expect(daemon.waitForLog("restarted=watchdog"), "log:\n\(daemon.log)")
     #expect(daemon.log.contains("these settings apply at the next start of vigie keys=daemon.log_level"))
@@ -202,17 +203,17 @@ struct DaemonTests {
     let file = NSTemporaryDirectory() + "vigie-check-\(getpid()).toml"
     defer { unlink(file) }
     try """
-      [modem]
-      devcie = "auto"
+    [modem]
+    devcie = "auto"
 
-      [watchdog]
-      interval = true
+    [watchdog]
+    interval = true
 
-      [[watchdog.target]]
-      name = "gw"
-      host = "192.0.2.1"
-      probe = "tcp:99999"
-      """.write(toFile: file, atomically: true, encoding: .utf8)
+    [[watchdog.target]]
+    name = "gw"
+    host = "192.0.2.1"
+    probe = "tcp:99999"
+    """.write(toFile: file, atomically: true, encoding: .utf8)
     let output = try vigie("config", "check", file)
     #expect(output.status == 78)
     #expect(output.stderr.contains("3 problems"))

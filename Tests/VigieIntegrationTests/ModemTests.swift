@@ -4,7 +4,9 @@ import VigieCore
 
 /// The modem and SMS services against the real libgammu and the AT modem
 /// emulator (`connection = proxyat`): what a person with a phone would see.
-@Suite("modem and SMS", .serialized, .enabled(if: ModemEmulator.gammuIsInstalled, "libgammu's gammu package is not installed"))
+@Suite(
+  "modem and SMS", .serialized,
+  .enabled(if: ModemEmulator.gammuIsInstalled, "libgammu's gammu package is not installed"))
 struct ModemTests {
   static let admin = "+33612345678"
   static let totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DP"
@@ -146,7 +148,8 @@ struct ModemTests {
 
     try site.emulator.ctl("deliver", #"{"from":"\#(Self.admin)","text":"Statüs","encoding":"ucs2"}"#)
     try daemon.waitFor("the reply to the Unicode text") { try site.emulator.sent().count == 2 }
-    #expect(try site.emulator.sent()[1].text == "Unknown command 'Statüs'. Did you mean STATUS? Send HELP for the list.")
+    #expect(
+      try site.emulator.sent()[1].text == "Unknown command 'Statüs'. Did you mean STATUS? Send HELP for the list.")
   }
 
   @Test("a long reply is capped to max_reply_parts")

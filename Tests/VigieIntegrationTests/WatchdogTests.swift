@@ -20,7 +20,8 @@ struct WatchdogTests {
     let bound = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    try #require(bound == 0 && Glibc.listen(fd, 4) == 0, "cannot listen on \(port): \(String(cString: strerror(errno)))")
+    try #require(
+      bound == 0 && Glibc.listen(fd, 4) == 0, "cannot listen on \(port): \(String(cString: strerror(errno)))")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

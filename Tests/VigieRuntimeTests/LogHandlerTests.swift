@@ -20,9 +20,11 @@ struct LogHandlerTests {
     return (Logger(label: "vigie", factory: { _ in handler }), sink)
   }
 
-  @Test("journald lines carry the syslog priority", arguments: [
-    (Logger.Level.error, "<3>"), (.warning, "<4>"), (.notice, "<5>"), (.info, "<6>"), (.critical, "<2>"),
-  ])
+  @Test(
+    "journald lines carry the syslog priority",
+    arguments: [
+      (Logger.Level.error, "<3>"), (.warning, "<4>"), (.notice, "<5>"), (.info, "<6>"), (.critical, "<2>"),
+    ])
   func priorities(level: Logger.Level, prefix: String) {
     let (logger, sink) = logger(style: .journald)
     logger.log(level: level, "hello")
@@ -46,7 +48,10 @@ struct LogHandlerTests {
     logger[metadataKey: "service"] = "modem"
     logger.debug("signal", metadata: ["rssi": "-71", "operator": "Orange F"])
     let line = sink.all[0]
-    #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z DEBUG   vigie\.modem: signal operator="Orange F" rssi=-71\n$"#, options: .regularExpression) != nil, "\(line)")
+    #expect(
+      line.range(
+        of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z DEBUG   vigie\.modem: signal operator="Orange F" rssi=-71\n$"#,
+        options: .regularExpression) != nil, "\(line)")
   }
 
   @Test("below the level nothing is written")

@@ -42,22 +42,25 @@ struct SMSGatewayTests {
       smsStore = SMSStore(store: store, outbox: outbox)
       let ran = self.ran
       let commands: [(spec: CommandSpec, handler: CommandRegistry.Handler)] = [
-          (CommandSpec("STATUS", summary: "s", privilege: .read), { _ in
-              ran.append("STATUS")
-              return "all good"
-            }),
-          (
-            CommandSpec("LONG", summary: "l", privilege: .read),
-            { _ in String(repeating: "0123456789", count: 100) }
-          ),
-          (
-            CommandSpec("RESTART", arguments: [.required("service")], summary: "r", privilege: .operate),
-            { invocation in
-              ran.append("RESTART \(invocation[argument: "service"]!)")
-              return "Restarting."
-            }
-          ),
-        ]
+        (
+          CommandSpec("STATUS", summary: "s", privilege: .read),
+          { _ in
+            ran.append("STATUS")
+            return "all good"
+          }
+        ),
+        (
+          CommandSpec("LONG", summary: "l", privilege: .read),
+          { _ in String(repeating: "0123456789", count: 100) }
+        ),
+        (
+          CommandSpec("RESTART", arguments: [.required("service")], summary: "r", privilege: .operate),
+          { invocation in
+            ran.append("RESTART \(invocation[argument: "service"]!)")
+            return "Restarting."
+          }
+        ),
+      ]
       registry = CommandRegistry(commands, logger: quietLogger)
       var sender = SMSSender()
       sender.number = SMSGatewayTests.admin
@@ -192,7 +195,9 @@ struct SMSGatewayTests {
     #expect(f.ran.names == ["RESTART sms"])
     #expect(try await f.replies().last?.text == "That code was already used; wait for the next one.")
     // The journal never shows the code.
-    let texts = try await f.store.database.read { db in try String.fetchAll(db, sql: "SELECT redacted FROM sms_messages") }
+    let texts = try await f.store.database.read { db in
+      try String.fetchAll(db, sql: "SELECT redacted FROM sms_messages")
+    }
     #expect(!texts.contains { $0.contains(code) })
   }
 

@@ -50,7 +50,12 @@ final class RunCounter: Sendable {
 
 /// Polls `condition` (on real time, briefly) — only for states reached by
 /// other tasks right after an event the test already awaited.
-func eventually(_ condition: () -> Bool, timeout: Duration = .seconds(5)) async -> Bool {
+///
+/// The bound only catches a hang: the integration tests run in the same
+/// process and keep the (2-thread) cooperative pool busy with blocking
+/// waits, so a state change can take seconds to be observed on a loaded CI
+/// machine.
+func eventually(_ condition: () -> Bool, timeout: Duration = .seconds(60)) async -> Bool {
   let deadline = ContinuousClock.now.advanced(by: timeout)
   while ContinuousClock.now < deadline {
     if condition() { return true }

@@ -61,7 +61,9 @@ struct TCPConnectProbeTests {
 
   @Test("bad ports and unknown hosts are clear errors")
   func errors() async {
-    await #expect(throws: PingError.self) { try await TCPConnectProbe.probe(host: "127.0.0.1", port: 0, timeout: .seconds(1)) }
+    await #expect(throws: PingError.self) {
+      try await TCPConnectProbe.probe(host: "127.0.0.1", port: 0, timeout: .seconds(1))
+    }
     await #expect(throws: PingError.self) {
       try await TCPConnectProbe.probe(host: "nosuchhost.invalid", port: 22, timeout: .seconds(1))
     }

@@ -137,7 +137,9 @@ public struct CommandGrammar: Sendable {
     guard text.utf8.count <= maximumLength else {
       return .failure(CommandError(.malformed, "Command too long (over \(maximumLength) bytes)."))
     }
-    if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r") || $0.value == 0x7F }) {
+    if text.unicodeScalars.contains(where: {
+      ($0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r") || $0.value == 0x7F
+    }) {
       return .failure(CommandError(.malformed, "Command contains control characters."))
     }
     var words: [String] = []
@@ -218,7 +220,8 @@ public struct CommandGrammar: Sendable {
     }
     guard remaining.isEmpty else {
       return .failure(
-        CommandError(.usage, "Too many arguments (\(Self.printable(remaining.joined(separator: " ")))). Usage: \(spec.usage)"))
+        CommandError(
+          .usage, "Too many arguments (\(Self.printable(remaining.joined(separator: " ")))). Usage: \(spec.usage)"))
     }
     return .success(CommandInvocation(spec: spec, arguments: values, principal: principal, text: text))
   }
@@ -229,7 +232,9 @@ public struct CommandGrammar: Sendable {
     if let topic {
       guard let spec = spec(named: topic), spec.privilege <= level else {
         var message = "No command '\(Self.printable(topic))'."
-        if let hint = Suggest.closest(to: topic.uppercased(), in: visible.map(\.name)) { message += " Did you mean \(hint)?" }
+        if let hint = Suggest.closest(to: topic.uppercased(), in: visible.map(\.name)) {
+          message += " Did you mean \(hint)?"
+        }
         return .failure(CommandError(.unknownCommand, message))
       }
       return .success("\(spec.usage): \(spec.summary) (level \(spec.privilege.rawValue))")

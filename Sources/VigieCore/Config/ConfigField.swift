@@ -78,7 +78,8 @@ public struct ConfigField<Root>: Sendable {
   }
 
   /// An array of tables, e.g. `[[watchdog.target]]`.
-  public init<S: ConfigSection>(_ name: String, tables keyPath: any WritableKeyPath<Root, [S]> & Sendable, doc: String) {
+  public init<S: ConfigSection>(_ name: String, tables keyPath: any WritableKeyPath<Root, [S]> & Sendable, doc: String)
+  {
     self.name = name
     self.typeName = "array of tables"
     self.doc = doc
@@ -105,7 +106,8 @@ extension ConfigSection {
     guard case .table(let entries) = node.value else {
       let what = path.isEmpty ? "the document" : "[\(path)]"
       issues.append(
-        ConfigIssue(path: path, line: node.line, message: "expected \(what) to be a table, found \(node.typeDescription)"))
+        ConfigIssue(
+          path: path, line: node.line, message: "expected \(what) to be a table, found \(node.typeDescription)"))
       return nil
     }
     var result = Self()

@@ -144,7 +144,8 @@ public struct ConfigLocator: Sendable {
   }
 
   private mutating func recordNul(_ path: String, _ line: Int, _ what: String) {
-    let shown = String(String.UnicodeScalarView(path.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
+    let shown = String(
+      String.UnicodeScalarView(path.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
     nulEscapes.append(ConfigIssue(path: shown, line: line, message: "a NUL character is not allowed in a \(what)"))
   }
 

@@ -40,11 +40,15 @@ struct Validator {
     if value <= .zero { fail(path, "must be longer than 0s") }
   }
   mutating func range(_ path: String, _ value: Int, _ range: ClosedRange<Int>) {
-    if !range.contains(value) { fail(path, "must be between \(range.lowerBound) and \(range.upperBound), found \(value)") }
+    if !range.contains(value) {
+      fail(path, "must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+    }
   }
   mutating func secret(_ path: String, inline: String, file: String, required: Bool, what: String) {
     if !inline.isEmpty, !file.isEmpty {
-      fail(path, "give either '\(path.split(separator: ".").last!)' or '\(path.split(separator: ".").last!)_file', not both")
+      fail(
+        path,
+        "give either '\(path.split(separator: ".").last!)' or '\(path.split(separator: ".").last!)_file', not both")
     }
     absolutePath(path + "_file", file, allowEmpty: true)
     if required, inline.isEmpty, file.isEmpty { fail(path + "_file", "\(what) is required: set '\(path)_file'") }
@@ -84,7 +88,9 @@ extension DaemonConfig {
 extension ModemConfig {
   func validate(_ v: inout Validator) {
     if device != "auto", connection == .at { v.absolutePath("modem.device", device) }
-    if connection == .proxyat, device == "auto" { v.fail("modem.device", "with connection = \"proxyat\", device is the command to run") }
+    if connection == .proxyat, device == "auto" {
+      v.fail("modem.device", "with connection = \"proxyat\", device is the command to run")
+    }
     v.positive("modem.sms_poll_interval", smsPollInterval)
     v.absolutePath("modem.gammu_log", gammuLog, allowEmpty: true)
     v.secret("modem.pin", inline: pin, file: pinFile, required: false, what: "the PIN")
@@ -107,7 +113,9 @@ extension SMSConfig {
       }
     }
     if !defaultCountryCode.isEmpty, PhoneRegion(countryCode: defaultCountryCode) == nil {
-      v.fail("sms.default_country_code", "\"\(ConfigNode.abbreviate(defaultCountryCode))\" is not a country calling code (1 to 3 digits, e.g. \"33\")")
+      v.fail(
+        "sms.default_country_code",
+        "\"\(ConfigNode.abbreviate(defaultCountryCode))\" is not a country calling code (1 to 3 digits, e.g. \"33\")")
     }
     v.absolutePath("sms.totp_secret_file", totpSecretFile, allowEmpty: true)
     v.absolutePath("sms.passphrase_file", passphraseFile, allowEmpty: true)
@@ -116,7 +124,10 @@ extension SMSConfig {
     v.positive("sms.lockout_window", lockoutWindow)
     v.positive("sms.lockout_duration", lockoutDuration)
     if enabled, totpSecretFile.isEmpty, passphraseFile.isEmpty, allow.contains(where: { $0.level > .read }) {
-      v.warn("sms.totp_secret_file", "numbers with the operate or admin level cannot use those commands until a TOTP secret or passphrase file is set")
+      v.warn(
+        "sms.totp_secret_file",
+        "numbers with the operate or admin level cannot use those commands until a TOTP secret or passphrase file is set"
+      )
     }
     v.range("sms.max_reply_parts", maxReplyParts, 1...10)
     v.range("sms.daily_budget", dailyBudget, 0...10_000)
@@ -141,7 +152,9 @@ extension DriveConfig {
     if enabled, clientID.isEmpty { v.fail("drive.client_id", "is required when [drive] is enabled") }
     v.timeWindow("drive.upload_window", uploadWindow)
     v.positive("drive.poll_interval", pollInterval)
-    for (key, url) in [("api_base", apiBase), ("upload_base", uploadBase), ("token_url", tokenURL), ("device_url", deviceURL)]
+    for (key, url) in [
+      ("api_base", apiBase), ("upload_base", uploadBase), ("token_url", tokenURL), ("device_url", deviceURL),
+    ]
     where !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
       v.fail("drive.\(key)", "must be an http:// or https:// URL")
     }
@@ -196,7 +209,8 @@ extension WatchdogConfig {
     }
     // Cycles make "parent down" undecidable.
     // Self-dependencies are reported above.
-    let graph = Dictionary(target.map { t in (t.name, t.dependsOn.filter { $0 != t.name }) }, uniquingKeysWith: { a, _ in a })
+    let graph = Dictionary(
+      target.map { t in (t.name, t.dependsOn.filter { $0 != t.name }) }, uniquingKeysWith: { a, _ in a })
     var reported: Set<String> = []
     for (index, t) in target.enumerated() where !reported.contains(t.name) {
       // A target that only leads into a cycle finds the same cycle again.
@@ -245,8 +259,7 @@ extension IRCConfig {
       v.fail("irc.nick", "\"\(ConfigNode.abbreviate(nick))\" is not a valid IRC nickname")
     }
     for (index, channel) in channels.enumerated()
-    where !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { " ,\u{7}".contains($0) })
-    {
+    where !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { " ,\u{7}".contains($0) }) {
       v.fail("irc.channels[\(index + 1)]", "\"\(ConfigNode.abbreviate(channel))\" is not a channel name (#name)")
     }
     for (index, who) in allow.enumerated() {
@@ -262,9 +275,12 @@ extension XMPPConfig {
     v.range("xmpp.port", port, 1...65535)
     v.secret("xmpp.password", inline: password, file: passwordFile, required: enabled, what: "a password")
     if enabled, jid.isEmpty { v.fail("xmpp.jid", "is required when [xmpp] is enabled") }
-    if !jid.isEmpty, !JIDSyntax.isBareJID(jid) { v.fail("xmpp.jid", "\"\(ConfigNode.abbreviate(jid))\" is not a JID (user@domain)") }
+    if !jid.isEmpty, !JIDSyntax.isBareJID(jid) {
+      v.fail("xmpp.jid", "\"\(ConfigNode.abbreviate(jid))\" is not a JID (user@domain)")
+    }
     for (index, room) in rooms.enumerated() where !JIDSyntax.isBareJID(room) {
-      v.fail("xmpp.rooms[\(index + 1)]", "\"\(ConfigNode.abbreviate(room))\" is not a room JID (room@conference.domain)")
+      v.fail(
+        "xmpp.rooms[\(index + 1)]", "\"\(ConfigNode.abbreviate(room))\" is not a room JID (room@conference.domain)")
     }
     for (index, target) in notify.enumerated() where !JIDSyntax.isBareJID(target) {
       v.fail("xmpp.notify[\(index + 1)]", "\"\(ConfigNode.abbreviate(target))\" is not a JID (user@domain)")
@@ -272,7 +288,9 @@ extension XMPPConfig {
     for (index, who) in allow.enumerated() {
       let path = "xmpp.allow[\(index + 1)]"
       if !JIDSyntax.isBareJID(who.jid) { v.fail(path + ".jid", "give the bare JID (user@domain) of who may command") }
-      if !who.account.isEmpty || !who.hostmask.isEmpty { v.fail(path, "'account' and 'hostmask' belong in [[irc.allow]]") }
+      if !who.account.isEmpty || !who.hostmask.isEmpty {
+        v.fail(path, "'account' and 'hostmask' belong in [[irc.allow]]")
+      }
     }
   }
 }
@@ -412,7 +430,8 @@ public enum ProbeSpec: Sendable, Hashable {
     let parts = lowered.split(separator: ":", maxSplits: 1)
     let kinds = ["tcp", "tcp-connect", "udp-openvpn"]
     guard parts.count == 2, let kind = kinds.first(where: { $0 == parts[0] }) else {
-      var message = "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
+      var message =
+        "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
       if let hint = Suggest.closest(to: String(parts.first ?? ""), in: kinds + ["icmp", "dns", "ntp", "http"]) {
         message += " (did you mean '\(hint)'?)"
       }

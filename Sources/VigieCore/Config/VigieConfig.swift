@@ -34,7 +34,9 @@ public struct VigieConfig: ConfigSection {
 
   /// The subsystems the supervisor runs, in start order (shutdown runs in
   /// reverse). The state store and the control socket are always on.
-  public static let subsystems: [Subsystem] = [.leds, .modem, .irc, .xmpp, .alerts, .watchdog, .sms, .drive, .filedrop, .status]
+  public static let subsystems: [Subsystem] = [
+    .leds, .modem, .irc, .xmpp, .alerts, .watchdog, .sms, .drive, .filedrop, .status,
+  ]
 
   /// Whether `subsystem` is switched on.
   public func isEnabled(_ subsystem: Subsystem) -> Bool {
@@ -137,13 +139,24 @@ public struct DaemonConfig: ConfigSection {
 
   public static let fields: [ConfigField<DaemonConfig>] = [
     .init("name", \.name, doc: "Name of this site, shown in alerts, STATUS and the status page."),
-    .init("state_dir", \.stateDir, doc: "Where the state database (queues, journal, history) lives. `--state-dir` overrides it."),
+    .init(
+      "state_dir", \.stateDir,
+      doc: "Where the state database (queues, journal, history) lives. `--state-dir` overrides it."),
     .init("runtime_dir", \.runtimeDir, doc: "Directory for the control socket and other runtime files."),
-    .init("control_socket", \.controlSocket, doc: "Path of the control socket used by `vigie status` and `vigie cmd`; empty means `<runtime_dir>/control.sock`."),
-    .init("control_level", \.controlLevel, doc: "Privilege of local users who can open the control socket (mode 0660: root and the vigie group)."),
+    .init(
+      "control_socket", \.controlSocket,
+      doc:
+        "Path of the control socket used by `vigie status` and `vigie cmd`; empty means `<runtime_dir>/control.sock`."),
+    .init(
+      "control_level", \.controlLevel,
+      doc: "Privilege of local users who can open the control socket (mode 0660: root and the vigie group)."),
     .init("log_level", \.logLevel, doc: "Lowest level logged."),
-    .init("shutdown_timeout", \.shutdownTimeout, doc: "How long services get to stop on SIGTERM before the daemon exits anyway."),
-    .init("healthy_after", \.healthyAfter, doc: "A service that runs this long without failing has its restart backoff reset."),
+    .init(
+      "shutdown_timeout", \.shutdownTimeout,
+      doc: "How long services get to stop on SIGTERM before the daemon exits anyway."),
+    .init(
+      "healthy_after", \.healthyAfter,
+      doc: "A service that runs this long without failing has its restart backoff reset."),
     .init("restart_backoff_max", \.restartBackoffMax, doc: "Longest wait between two restarts of a failing service."),
     .init("reboot_command", \.rebootCommand, doc: "What the REBOOT command runs (through /bin/sh)."),
   ]
@@ -181,14 +194,21 @@ public struct ModemConfig: ConfigSection {
   public init() {}
   public static let fields: [ConfigField<ModemConfig>] = [
     .init("enabled", \.enabled, doc: "Run the modem service."),
-    .init("device", \.device, doc: "`auto` (found through udev), a device path such as `/dev/ttyUSB0`, or a `/dev/serial/by-id/...` link."),
-    .init("connection", \.connection, doc: "`at` for a serial modem; `proxyat` runs `device` as a command speaking AT on stdin/stdout (testing)."),
+    .init(
+      "device", \.device,
+      doc: "`auto` (found through udev), a device path such as `/dev/ttyUSB0`, or a `/dev/serial/by-id/...` link."),
+    .init(
+      "connection", \.connection,
+      doc: "`at` for a serial modem; `proxyat` runs `device` as a command speaking AT on stdin/stdout (testing)."),
     .init("pin", \.pin, doc: "SIM PIN. Prefer `pin_file`.", secret: true),
     .init("pin_file", \.pinFile, doc: "File holding the SIM PIN (mode 0600)."),
     .init("poll_interval", \.pollInterval, doc: "How often signal quality and registration are read."),
-    .init("sms_poll_interval", \.smsPollInterval, doc: "How often stored SMS are read when the modem announces nothing."),
+    .init(
+      "sms_poll_interval", \.smsPollInterval, doc: "How often stored SMS are read when the modem announces nothing."),
     .init("command_timeout", \.commandTimeout, doc: "Longest wait for one modem operation before recovery starts."),
-    .init("gammu_log", \.gammuLog, doc: "File for libgammu's own debug log (AT traffic; may contain PINs: keep it private); empty for none."),
+    .init(
+      "gammu_log", \.gammuLog,
+      doc: "File for libgammu's own debug log (AT traffic; may contain PINs: keep it private); empty for none."),
   ]
 }
 
@@ -208,17 +228,42 @@ public struct SMSConfig: ConfigSection {
   public init() {}
   public static let fields: [ConfigField<SMSConfig>] = [
     .init("enabled", \.enabled, doc: "Receive SMS commands and send SMS replies and alerts."),
-    .init("allow", tables: \.allow, doc: "Senders allowed to send commands (`[[sms.allow]]` with `number` and `level`); others are ignored and never answered."),
-    .init("default_country_code", \.defaultCountryCode, doc: "Country calling code for numbers written nationally (`33` for France: 06… becomes +336…); empty accepts international numbers only."),
-    .init("totp_secret_file", \.totpSecretFile, doc: "File (mode 0600) with the base32 TOTP secret (RFC 6238) whose 6-digit codes authorise `operate` and `admin` commands, given as the last word (`RESTART sms 492039`)."),
-    .init("passphrase_file", \.passphraseFile, doc: "File (mode 0600) with a one-word passphrase accepted instead of a TOTP code."),
-    .init("max_reply_parts", \.maxReplyParts, doc: "Longest reply, in SMS parts; longer replies are truncated with a marker."),
+    .init(
+      "allow", tables: \.allow,
+      doc:
+        "Senders allowed to send commands (`[[sms.allow]]` with `number` and `level`); others are ignored and never answered."
+    ),
+    .init(
+      "default_country_code", \.defaultCountryCode,
+      doc:
+        "Country calling code for numbers written nationally (`33` for France: 06… becomes +336…); empty accepts international numbers only."
+    ),
+    .init(
+      "totp_secret_file", \.totpSecretFile,
+      doc:
+        "File (mode 0600) with the base32 TOTP secret (RFC 6238) whose 6-digit codes authorise `operate` and `admin` commands, given as the last word (`RESTART sms 492039`)."
+    ),
+    .init(
+      "passphrase_file", \.passphraseFile,
+      doc: "File (mode 0600) with a one-word passphrase accepted instead of a TOTP code."),
+    .init(
+      "max_reply_parts", \.maxReplyParts,
+      doc: "Longest reply, in SMS parts; longer replies are truncated with a marker."),
     .init("daily_budget", \.dailyBudget, doc: "Most SMS sent per day, replies and alerts together (cost guard)."),
-    .init("max_command_age", \.maxCommandAge, doc: "Commands older than this (by SMSC timestamp) are refused, when the system clock is synchronised."),
-    .init("multipart_timeout", \.multipartTimeout, doc: "How long the parts of a long SMS are kept waiting for the missing ones before it is handled with a gap marker."),
-    .init("lockout_failures", \.lockoutFailures, doc: "Wrong codes from one number within `lockout_window` before it is locked out."),
+    .init(
+      "max_command_age", \.maxCommandAge,
+      doc: "Commands older than this (by SMSC timestamp) are refused, when the system clock is synchronised."),
+    .init(
+      "multipart_timeout", \.multipartTimeout,
+      doc:
+        "How long the parts of a long SMS are kept waiting for the missing ones before it is handled with a gap marker."
+    ),
+    .init(
+      "lockout_failures", \.lockoutFailures,
+      doc: "Wrong codes from one number within `lockout_window` before it is locked out."),
     .init("lockout_window", \.lockoutWindow, doc: "Window in which wrong codes are counted."),
-    .init("lockout_duration", \.lockoutDuration, doc: "First lockout; each further lockout doubles it, up to 24 hours."),
+    .init(
+      "lockout_duration", \.lockoutDuration, doc: "First lockout; each further lockout doubles it, up to 24 hours."),
   ]
 }
 
@@ -241,7 +286,9 @@ public struct FileDropConfig: ConfigSection {
     .init("root", \.root, doc: "Folder served and written; nothing outside it is reachable."),
     .init("max_upload_size", \.maxUploadSize, doc: "Largest single upload."),
     .init("free_space_reserve", \.freeSpaceReserve, doc: "Uploads stop before free space falls below this."),
-    .init("clash", \.clash, doc: "What an upload does when the name exists: `rename` to `name (1).ext`, `overwrite`, or `refuse`."),
+    .init(
+      "clash", \.clash,
+      doc: "What an upload does when the name exists: `rename` to `name (1).ext`, `overwrite`, or `refuse`."),
     .init("public_read", \.publicRead, doc: "Allow listing and downloads without a password."),
   ]
 }
@@ -271,7 +318,9 @@ public struct DriveConfig: ConfigSection {
     .init("token_file", \.tokenFile, doc: "Where the OAuth refresh token is kept (written with mode 0600)."),
     .init("cache_dir", \.cacheDir, doc: "Local data cache."),
     .init("cache_size", \.cacheSize, doc: "Largest size of the data cache (dirty data is never evicted)."),
-    .init("upload_window", \.uploadWindow, doc: "Time of day uploads may run, `HH:MM-HH:MM` in local time; empty means any time."),
+    .init(
+      "upload_window", \.uploadWindow,
+      doc: "Time of day uploads may run, `HH:MM-HH:MM` in local time; empty means any time."),
     .init("poll_interval", \.pollInterval, doc: "How often the changes feed is polled."),
     .init("api_base", \.apiBase, doc: "Drive API endpoint (tests point it at an emulator)."),
     .init("upload_base", \.uploadBase, doc: "Drive upload endpoint."),
@@ -292,7 +341,8 @@ public struct WatchTarget: ConfigSection {
   public static let fields: [ConfigField<WatchTarget>] = [
     .init("name", \.name, doc: "Unique name, used in alerts and commands."),
     .init("host", \.host, doc: "Host name or address to probe."),
-    .init("probe", \.probe, doc: "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`."),
+    .init(
+      "probe", \.probe, doc: "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`."),
     .init("interval", \.interval, doc: "Probe interval; 0 means `[watchdog] interval`."),
     .init("timeout", \.timeout, doc: "Probe timeout; 0 means `[watchdog] timeout`."),
     .init("depends_on", \.dependsOn, doc: "Names of targets this one is reached through (its parents)."),
@@ -358,7 +408,8 @@ public struct IRCConfig: ConfigSection {
     .init("password_file", \.passwordFile, doc: "File holding the SASL password (mode 0600)."),
     .init("channels", \.channels, doc: "Channels to join and send alerts to."),
     .init("command_prefix", \.commandPrefix, doc: "Prefix of commands in channels (`!status`)."),
-    .init("allow", tables: \.allow, doc: "Who may command (`[[irc.allow]]` with `account` or `hostmask`, and `level`)."),
+    .init(
+      "allow", tables: \.allow, doc: "Who may command (`[[irc.allow]]` with `account` or `hostmask`, and `level`)."),
   ]
 }
 
@@ -400,7 +451,8 @@ public struct AlertsConfig: ConfigSection {
     .init("enabled", \.enabled, doc: "Route alerts (otherwise they are only logged)."),
     .init("group_window", \.groupWindow, doc: "Events within this window go out as one message."),
     .init("repeat_interval", \.repeatInterval, doc: "Repeat an open problem this often."),
-    .init("sms_fallback_after", \.smsFallbackAfter, doc: "Send alerts by SMS when chat has been unreachable this long."),
+    .init(
+      "sms_fallback_after", \.smsFallbackAfter, doc: "Send alerts by SMS when chat has been unreachable this long."),
     .init("sms_numbers", \.smsNumbers, doc: "Phone numbers that receive SMS alerts."),
     .init("quiet_hours", \.quietHours, doc: "`HH:MM-HH:MM`: only critical alerts are sent in this window."),
   ]

@@ -49,7 +49,11 @@ public struct ModemSnapshot: Sendable, Hashable, Codable {
       var parts: [String] = []
       parts.append(operatorName.flatMap { $0.isEmpty ? nil : $0 } ?? operatorCode ?? "no operator")
       if let registration { parts.append(registration) }
-      if let signalDBm { parts.append("\(signalDBm) dBm") } else if let signalPercent { parts.append("signal \(signalPercent)%") }
+      if let signalDBm {
+        parts.append("\(signalDBm) dBm")
+      } else if let signalPercent {
+        parts.append("signal \(signalPercent)%")
+      }
       return "modem " + parts.joined(separator: ", ")
     }
   }

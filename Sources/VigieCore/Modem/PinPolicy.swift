@@ -24,7 +24,10 @@ public struct PinRecord: Sendable, Hashable, Codable {
   /// Unix time of the last change.
   public var updatedAt: Int
 
-  public init(simID: String, fingerprint: String, accepted: Bool = false, rejected: Bool = false, inFlight: Bool = false, updatedAt: Int) {
+  public init(
+    simID: String, fingerprint: String, accepted: Bool = false, rejected: Bool = false, inFlight: Bool = false,
+    updatedAt: Int
+  ) {
     self.simID = simID
     self.fingerprint = fingerprint
     self.accepted = accepted

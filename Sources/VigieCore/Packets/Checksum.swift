@@ -106,8 +106,7 @@ public struct InternetChecksum: Sendable, Hashable {
   /// The checksum after one 16-bit word of the covered data changed from
   /// `old` to `new`, without summing the data again (RFC 1624, equation 3:
   /// `HC' = ~(~HC + ~m + m')`). The word must be at an even offset.
-  public static func updated(_ checksum: UInt16, replacing old: UInt16, with new: UInt16) -> UInt16
-  {
+  public static func updated(_ checksum: UInt16, replacing old: UInt16, with new: UInt16) -> UInt16 {
     let sum = UInt32(~checksum) + UInt32(~old) + UInt32(new)
     return ~UInt16(truncatingIfNeeded: fold(sum))
   }

@@ -186,7 +186,8 @@ final class CommandATPort: ATPort {
 /// Waits for bytes on `fd` until `deadline`; empty on timeout, nil on EOF/error.
 private func pollRead(fd: Int32, deadline: ContinuousClock.Instant) -> [UInt8]? {
   let remaining = ContinuousClock.now.duration(to: deadline)
-  let milliseconds = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+  let milliseconds = max(
+    0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
   var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
   let ready = poll(&descriptor, 1, milliseconds)
   if ready == 0 { return [] }

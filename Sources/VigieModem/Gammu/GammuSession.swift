@@ -84,10 +84,12 @@ final class ResumeOnce<T: Sendable>: Sendable {
 
   @discardableResult
   func resume(with result: Result<T, any Error>) -> Bool {
-    guard let continuation = state.withLock({ value -> CheckedContinuation<T, any Error>? in
-      defer { value = nil }
-      return value
-    }) else { return false }
+    guard
+      let continuation = state.withLock({ value -> CheckedContinuation<T, any Error>? in
+        defer { value = nil }
+        return value
+      })
+    else { return false }
     continuation.resume(with: result)
     return true
   }
@@ -330,7 +332,8 @@ public final class GammuMachine: @unchecked Sendable {
         _ = GSM_ReadDevice(sm, 1)
       }
       guard let status = sendStatus else {
-        throw ModemError(.timeout, "SMS part \(index + 1) to \(number): the network did not confirm within \(confirmation)")
+        throw ModemError(
+          .timeout, "SMS part \(index + 1) to \(number): the network did not confirm within \(confirmation)")
       }
       guard status.status == 0 else {
         throw ModemError(.gammu, "SMS part \(index + 1) to \(number) refused by the network (status \(status.status))")

@@ -258,8 +258,8 @@ public final class ModemService: Service, Sendable {
             key: "modem.pin.\(simID)", severity: "critical",
             text: "SIM rejected the configured PIN; Vigie will not retry it. Fix [modem] pin_file.")
         }
-        // Any other error leaves the attempt in flight: counted as failed
-        // unless the PIN was accepted before (see PinPolicy).
+      // Any other error leaves the attempt in flight: counted as failed
+      // unless the PIN was accepted before (see PinPolicy).
       }
     }
   }
@@ -299,7 +299,8 @@ public final class ModemService: Service, Sendable {
       do {
         try await session.perform("deleting SMS", timeout: timeout) { try $0.delete(part) }
       } catch {
-        logger.warning("could not delete a stored SMS; it is kept and ignored next time", metadata: ["error": "\(error)"])
+        logger.warning(
+          "could not delete a stored SMS; it is kept and ignored next time", metadata: ["error": "\(error)"])
       }
     }
     let received = parts.filter { $0.kind == .deliver }.count

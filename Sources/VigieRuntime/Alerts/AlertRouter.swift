@@ -54,7 +54,8 @@ public final class AlertRouterService: Service, Sendable {
           try await outbox.fail(item, reason: "unreadable alert payload", retryable: false)
           continue
         }
-        logger.notice("alert", metadata: ["key": "\(alert.key)", "severity": "\(alert.severity)", "text": "\(alert.text)"])
+        logger.notice(
+          "alert", metadata: ["key": "\(alert.key)", "severity": "\(alert.severity)", "text": "\(alert.text)"])
         if alert.severity == "critical" {
           let age = Int(Date().timeIntervalSince1970) - alert.at
           let when = age > 120 ? " (\(StatusReport.formatDuration(age)) ago)" : ""

@@ -87,7 +87,8 @@ public final class CommandRegistry: Sendable {
       logger.notice("confirmation asked", metadata: ["from": "\(principal)", "command": "\(invocation.spec.name)"])
       let minutes = max(1, Int(confirmationWindow.components.seconds / 60))
       return CommandReply(
-        ok: true, text: "Send CONFIRM \(code) within \(minutes) minute\(minutes == 1 ? "" : "s") to run \(invocation.spec.name).")
+        ok: true,
+        text: "Send CONFIRM \(code) within \(minutes) minute\(minutes == 1 ? "" : "s") to run \(invocation.spec.name).")
     }
     return await run(invocation)
   }
@@ -105,7 +106,9 @@ public final class CommandRegistry: Sendable {
     guard let invocation = match else {
       logger.notice("confirmation refused", metadata: ["from": "\(principal)"])
       let minutes = max(1, Int(confirmationWindow.components.seconds / 60))
-      return CommandReply(ok: false, text: "No command waits for that code (codes expire after \(minutes) minute\(minutes == 1 ? "" : "s")).")
+      return CommandReply(
+        ok: false,
+        text: "No command waits for that code (codes expire after \(minutes) minute\(minutes == 1 ? "" : "s")).")
     }
     return await run(invocation)
   }

@@ -35,7 +35,9 @@ public enum ConfigLoader {
       let (line, column) = firstInvalidUTF8(in: data)
       throw ConfigError(
         file: file,
-        issues: [ConfigIssue(path: "", line: line, message: "not UTF-8 text at column \(column); save the file as UTF-8")])
+        issues: [
+          ConfigIssue(path: "", line: line, message: "not UTF-8 text at column \(column); save the file as UTF-8")
+        ])
     }
     var loaded = try parse(text, file: file)
     loaded.warnings += checkSecretFiles(loaded.config, configFile: file, lineOf: ConfigLocator(source: text).line(for:))

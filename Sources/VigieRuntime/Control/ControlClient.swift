@@ -11,7 +11,8 @@ public enum ControlClient {
   }
 
   /// Sends one request and returns the daemon's response.
-  public static func send(_ request: ControlProtocol.Request, path: String, timeout: Duration = .seconds(60)) throws(Failure)
+  public static func send(_ request: ControlProtocol.Request, path: String, timeout: Duration = .seconds(60))
+    throws(Failure)
     -> ControlProtocol.Response
   {
     let fd = try connect(path: path)
@@ -22,10 +23,13 @@ public enum ControlClient {
     payload.append(UInt8(ascii: "\n"))
     var written = 0
     while written < payload.count {
-      let n = payload.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
+      let n = payload.withUnsafeBytes {
+        Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
+      }
       if n < 0 {
         if errno == EINTR { continue }
-        throw Failure(message: "cannot talk to vigie on \(path): \(String(cString: strerror(errno)))", notRunning: false)
+        throw Failure(
+          message: "cannot talk to vigie on \(path): \(String(cString: strerror(errno)))", notRunning: false)
       }
       written += n
     }
@@ -45,7 +49,8 @@ public enum ControlClient {
     guard let end = response.firstIndex(of: UInt8(ascii: "\n")),
       let decoded = try? JSONDecoder().decode(ControlProtocol.Response.self, from: response[..<end])
     else {
-      throw Failure(message: "vigie sent an answer this CLI does not understand (different versions?)", notRunning: false)
+      throw Failure(
+        message: "vigie sent an answer this CLI does not understand (different versions?)", notRunning: false)
     }
     return decoded
   }
@@ -59,7 +64,9 @@ public enum ControlClient {
 
   private static func connect(path: String) throws(Failure) -> Int32 {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw Failure(message: "cannot create a socket: \(String(cString: strerror(errno)))", notRunning: false) }
+    guard fd >= 0 else {
+      throw Failure(message: "cannot create a socket: \(String(cString: strerror(errno)))", notRunning: false)
+    }
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
@@ -79,7 +86,8 @@ public enum ControlClient {
       switch code {
       case ENOENT:
         throw Failure(
-          message: "vigie is not running: no control socket at \(path) (start it with 'vigie run', or name the socket with --socket)",
+          message:
+            "vigie is not running: no control socket at \(path) (start it with 'vigie run', or name the socket with --socket)",
           notRunning: true)
       case ECONNREFUSED:
         throw Failure(message: "vigie is not running: \(path) is a stale socket nobody listens on", notRunning: true)

@@ -34,7 +34,8 @@ struct ControlServer: Service {
     guard chmod(path, 0o660) == 0 else {
       let code = errno
       try? await server.channel.close()
-      throw SupervisorError(.startup, "cannot set mode 0660 on control socket \(path): \(String(cString: strerror(code)))")
+      throw SupervisorError(
+        .startup, "cannot set mode 0660 on control socket \(path): \(String(cString: strerror(code)))")
     }
     logger.info("control socket listening", metadata: ["path": "\(path)"])
     try await withGracefulShutdownHandler {
@@ -108,7 +109,8 @@ struct ControlServer: Service {
       return ControlProtocol.Response(ok: reply.ok, text: reply.text)
     default:
       guard principal.level >= .operate || request.op == .modem || request.op == .smsInbox else {
-        return ControlProtocol.Response(ok: false, text: "permission denied: \(request.op.rawValue) needs the operate level")
+        return ControlProtocol.Response(
+          ok: false, text: "permission denied: \(request.op.rawValue) needs the operate level")
       }
       return await operations(request, principal)
     }
@@ -160,7 +162,9 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     guard length <= maximumLength else { throw LineTooLong(limit: maximumLength) }
     var line = buffer.readSlice(length: length)!
     buffer.moveReaderIndex(forwardBy: 1)
-    if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)! }
+    if line.readableBytesView.last == UInt8(ascii: "\r") {
+      line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
+    }
     context.fireChannelRead(wrapInboundOut(line))
     return .continue
   }

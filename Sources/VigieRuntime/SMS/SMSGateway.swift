@@ -98,7 +98,8 @@ public final class SMSGatewayService: Service, Sendable {
         PhoneNumber.same($0.number, e164, region: configuration.region)
       })
     else {
-      logger.notice("SMS from an unknown sender ignored", metadata: ["from": "\(message.sender)", "text": "\(redacted)"])
+      logger.notice(
+        "SMS from an unknown sender ignored", metadata: ["from": "\(message.sender)", "text": "\(redacted)"])
       try await store.finish(message.id, state: "ignored", outcome: "unknown sender", reply: nil, redacted: redacted)
       return
     }
@@ -117,7 +118,8 @@ public final class SMSGatewayService: Service, Sendable {
     if let sentAt = message.smscUnix, clockIsSynchronised() {
       switch CommandAge(maxAge: configuration.maxCommandAge).check(sentAt: sentAt, now: now) {
       case .tooOld(let age):
-        let reply = "Ignored \"\(redacted)\": sent \(StatusReport.formatDuration(Int(age.components.seconds))) ago, older than \(configuration.maxCommandAge.configText)."
+        let reply =
+          "Ignored \"\(redacted)\": sent \(StatusReport.formatDuration(Int(age.components.seconds))) ago, older than \(configuration.maxCommandAge.configText)."
         try await finish(message, state: "refused", outcome: "too old", reply: reply, redacted: redacted, to: e164)
         return
       case .fromTheFuture, .fresh:
@@ -195,7 +197,8 @@ public final class SMSGatewayService: Service, Sendable {
       reply: SMSStore.Reply(to: number, plan: plan, budget: configuration.dailyBudget), redacted: redacted)
     if !queued {
       logger.warning(
-        "daily SMS budget reached: reply not sent", metadata: ["to": "\(number)", "budget": "\(configuration.dailyBudget)"])
+        "daily SMS budget reached: reply not sent",
+        metadata: ["to": "\(number)", "budget": "\(configuration.dailyBudget)"])
     }
   }
 }

@@ -143,7 +143,8 @@ public final class SMSStore: Sendable {
     try await store.database.write { db in
       let rows = try Row.fetchAll(db, sql: "SELECT * FROM sms_messages WHERE state = 'running'")
       try db.execute(
-        sql: "UPDATE sms_messages SET state = 'interrupted', outcome = 'interrupted by a restart', updated_at = ? WHERE state = 'running'",
+        sql:
+          "UPDATE sms_messages SET state = 'interrupted', outcome = 'interrupted by a restart', updated_at = ? WHERE state = 'running'",
         arguments: [Int(Date().timeIntervalSince1970)])
       return rows.map(Self.message)
     }
@@ -245,7 +246,8 @@ public final class SMSStore: Sendable {
     let guardData = try JSONEncoder().encode(replayGuard)
     try await store.database.write { db in
       try db.execute(
-        sql: "INSERT INTO sms_state (name, value) VALUES ('lockout', ?), ('totp', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        sql:
+          "INSERT INTO sms_state (name, value) VALUES ('lockout', ?), ('totp', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
         arguments: [lockoutData, guardData])
     }
   }

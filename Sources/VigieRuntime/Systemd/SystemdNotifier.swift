@@ -114,7 +114,8 @@ struct SystemdService: Service {
       }
     }
     return counts.map { word, names in
-      word == "running" || word == "disabled" ? "\(names.count) \(word)" : "\(names.count) \(word) (\(names.joined(separator: ", ")))"
+      word == "running" || word == "disabled"
+        ? "\(names.count) \(word)" : "\(names.count) \(word) (\(names.joined(separator: ", ")))"
     }.joined(separator: ", ")
   }
 }

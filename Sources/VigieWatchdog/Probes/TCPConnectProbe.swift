@@ -77,7 +77,10 @@ public enum TCPConnectProbe {
       while true {
         let remaining = ContinuousClock.now.duration(to: deadline)
         if remaining <= .zero { return .filtered }
-        let ms = Int32(min(Int64(Int32.max), remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
+        let ms = Int32(
+          min(
+            Int64(Int32.max),
+            remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
         let ready = poll(&fds, 2, ms)
         if ready < 0 {
           if errno == EINTR { continue }

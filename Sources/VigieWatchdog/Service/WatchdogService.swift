@@ -35,7 +35,8 @@ public final class WatchdogBoard: Sendable {
       + rows.map { row in
         var text = "\(row.name) \(row.state)"
         if row.state == .up, let rtt = row.lastRTT {
-          text += String(format: " %.1f ms", Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000)
+          text += String(
+            format: " %.1f ms", Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000)
         }
         return text
       }.joined(separator: ", ")
@@ -56,7 +57,9 @@ public final class WatchdogService: Service, Sendable {
   let logger: Logger
   let siteName: String
 
-  public init(config: WatchdogConfig, siteName: String, board: WatchdogBoard, alerts: any WatchdogAlertSink, logger: Logger) {
+  public init(
+    config: WatchdogConfig, siteName: String, board: WatchdogBoard, alerts: any WatchdogAlertSink, logger: Logger
+  ) {
     self.config = config
     self.siteName = siteName
     self.board = board
@@ -132,7 +135,8 @@ public final class WatchdogService: Service, Sendable {
       default: severity = "info"
       }
       do {
-        try await alerts.raiseAlert(key: "watchdog.\(event.target).\(Self.kindName(event.kind))", severity: severity, text: text)
+        try await alerts.raiseAlert(
+          key: "watchdog.\(event.target).\(Self.kindName(event.kind))", severity: severity, text: text)
       } catch {
         logger.error("cannot queue the alert", metadata: ["error": "\(error)"])
       }

@@ -2,8 +2,7 @@ import Testing
 import VigieCore
 
 /// Checks every invariant of a plan of `text` (untruncated).
-func checkPlan(_ plan: SMSPlan, of text: String, sourceLocation: SourceLocation = #_sourceLocation)
-{
+func checkPlan(_ plan: SMSPlan, of text: String, sourceLocation: SourceLocation = #_sourceLocation) {
   #expect(
     plan.text.unicodeScalars.elementsEqual(text.unicodeScalars), "parts re-join to the input",
     sourceLocation: sourceLocation)
@@ -188,8 +187,7 @@ struct SMSCappedTests {
       (repeated("a", 1000), 0, .gsm7, "...(truncated)", 146),
       (repeated("a", 1000), -5, .gsm7, "...(truncated)", 146),
     ] as [(String, Int, SMSEncoding, String, Int)])
-  func truncated(text: String, maxParts: Int, encoding: SMSEncoding, marker: String, keptCount: Int)
-  {
+  func truncated(text: String, maxParts: Int, encoding: SMSEncoding, marker: String, keptCount: Int) {
     let plan = SMSPlan.capped(text: text, maxParts: maxParts)
     #expect(plan.isTruncated)
     #expect(plan.encoding == encoding)

@@ -32,8 +32,7 @@ struct Scenario {
   }
 
   /// `count` ticks with the same outcomes.
-  mutating func ticks(_ count: Int, _ outcomes: [String: ProbeOutcome], uplink: [ProbeOutcome] = [])
-  {
+  mutating func ticks(_ count: Int, _ outcomes: [String: ProbeOutcome], uplink: [ProbeOutcome] = []) {
     for _ in 0..<count { tick(outcomes, uplink: uplink) }
   }
 
