@@ -117,6 +117,8 @@ def proc_sample(pid: int) -> dict:
         "cpu": (int(fields[11]) + int(fields[12])) / ticks,
         "rss_kb": int(status["VmRSS"].split()[0]),
         "hwm_kb": int(status["VmHWM"].split()[0]),
+        "anon_kb": int(status["RssAnon"].split()[0]),
+        "file_kb": int(status["RssFile"].split()[0]),
         "threads": int(status["Threads"]),
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
     }
@@ -448,8 +450,9 @@ def print_idle(name: str, result: dict) -> None:
     first, last = result["first"], result["last"]
     print(f"  {name}: {result['elapsed']:.1f} s idle with the modem attached")
     print(f"    CPU {result['cpu_per_minute']:.3f} s per minute = {result['cpu_percent']:.2f} % of one core")
-    print(f"    RSS {last['rss_kb'] / 1024:.1f} MiB (start {first['rss_kb'] / 1024:.1f} MiB), "
-          f"peak RSS {last['hwm_kb'] / 1024:.1f} MiB")
+    print(f"    RSS {last['rss_kb'] / 1024:.1f} MiB (start {first['rss_kb'] / 1024:.1f} MiB; at the end "
+          f"{last['anon_kb'] / 1024:.1f} MiB anonymous, {last['file_kb'] / 1024:.1f} MiB file-backed: "
+          f"code and libraries), peak RSS {last['hwm_kb'] / 1024:.1f} MiB")
     print(f"    threads {first['threads']} -> {last['threads']}, open fds {first['fds']} -> {last['fds']}"
           + ("" if (first["threads"], first["fds"]) == (last["threads"], last["fds"]) else "  (GREW)"))
     print(f"    load average before/after: {result['load'][0]} / {result['load'][1]}")
