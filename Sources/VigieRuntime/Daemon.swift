@@ -287,7 +287,7 @@ public final class Daemon: Sendable {
         return ControlProtocol.Response(ok: false, text: "the state store is not open")
       }
       let config = currentConfig.sms
-      let region = config.defaultCountryCode.isEmpty ? nil : PhoneRegion(countryCode: config.defaultCountryCode)
+      let region = config.region
       guard let to = request.to, let text = request.text, !text.isEmpty else {
         return ControlProtocol.Response(ok: false, text: "give a number and a text")
       }

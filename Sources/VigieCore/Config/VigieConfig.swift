@@ -226,6 +226,13 @@ public struct SMSConfig: ConfigSection {
   public var lockoutWindow = Duration.seconds(900)
   public var lockoutDuration = Duration.seconds(900)
   public init() {}
+
+  /// How national numbers are read: `default_country_code`, or nil for
+  /// international numbers only. Shared by the gateway, the alert router and
+  /// `vigie sms send`, so the three read numbers the same way.
+  public var region: PhoneRegion? {
+    defaultCountryCode.isEmpty ? nil : PhoneRegion(countryCode: defaultCountryCode)
+  }
   public static let fields: [ConfigField<SMSConfig>] = [
     .init("enabled", \.enabled, doc: "Receive SMS commands and send SMS replies and alerts."),
     .init(

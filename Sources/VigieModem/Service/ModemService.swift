@@ -347,7 +347,7 @@ public final class ModemService: Service, Sendable {
       try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(20)) }
     case .usbReauthorize:
       if configuration.connection != "proxyat", let usb = USBDevice(ttyPath: device) {
-        let result = usb.reauthorize()
+        let result = await usb.reauthorize()
         logger.notice("USB re-authorisation", metadata: ["device": "\(usb.sysfsPath)", "result": "\(result)"])
       } else {
         logger.notice("USB re-authorisation skipped: no USB device behind the port")
@@ -395,11 +395,13 @@ struct USBDevice {
 
   /// Writes 0 then 1 to `authorized`: the kernel unbinds and rebinds the
   /// device, like unplugging it.
-  func reauthorize() -> String {
+  /// The pause between the two writes is an async sleep: this runs on the
+  /// cooperative pool, which must never block.
+  func reauthorize() async -> String {
     let path = sysfsPath + "/authorized"
     do {
       try "0".write(toFile: path, atomically: false, encoding: .ascii)
-      usleep(1_000_000)
+      try? await Task.sleep(for: .seconds(1))
       try "1".write(toFile: path, atomically: false, encoding: .ascii)
       return "done"
     } catch {

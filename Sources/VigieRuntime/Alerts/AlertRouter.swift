@@ -39,7 +39,7 @@ public final class AlertRouterService: Service, Sendable {
   }
 
   public func run() async throws {
-    let region = sms.defaultCountryCode.isEmpty ? nil : PhoneRegion(countryCode: sms.defaultCountryCode)
+    let region = sms.region
     let numbers: [String] = config.smsNumbers.compactMap { number in
       guard case .success(let parsed) = PhoneNumber.parse(number, region: region), let e164 = parsed.e164 else {
         logger.warning("alert number ignored: not a phone number", metadata: ["number": "\(number)"])

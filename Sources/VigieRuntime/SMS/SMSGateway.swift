@@ -18,7 +18,7 @@ public struct SMSGatewayConfiguration: Sendable {
 
   public init(_ section: SMSConfig) throws {
     allow = section.allow
-    region = section.defaultCountryCode.isEmpty ? nil : PhoneRegion(countryCode: section.defaultCountryCode)
+    region = section.region
     totp =
       section.totpSecretFile.isEmpty ? nil : try TOTP(base32Secret: SecretFile.read(section.totpSecretFile))
     passphrase = section.passphraseFile.isEmpty ? nil : try SecretFile.read(section.passphraseFile)

@@ -38,7 +38,8 @@ public enum HostInfo {
 
   /// `eth0 192.168.1.20, wwan0 10.64.1.7`.
   public static func addressSummary() -> String {
-    let list = addresses().filter { !$0.isIPv6 } + addresses().filter(\.isIPv6)
+    let all = addresses()  // one getifaddrs per summary
+    let list = all.filter { !$0.isIPv6 } + all.filter(\.isIPv6)
     return list.isEmpty ? "no address" : list.map { "\($0.interface) \($0.address)" }.joined(separator: ", ")
   }
 
