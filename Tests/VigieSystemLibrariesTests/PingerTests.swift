@@ -145,8 +145,9 @@ struct PingerTests {
     #expect(silent.errors.isEmpty, "\(silent.errors)")
     #expect(silent.summary == "PING \(net.silent) (\(net.silent)): 0/3 replies (100% loss)")
     // It waits for the last timeout (never less than 700 ms), and ends on
-    // its own (the bound only catches a hang, not a slow machine).
-    #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(10), "\(elapsed)")
+    // its own (the bound only catches a hang: with the integration tests
+    // holding the cooperative pool, a loaded CI machine took over 10 s).
+    #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(60), "\(elapsed)")
 
     // Now it forwards, into an "unreachable" route: its kernel answers with
     // ICMP host unreachable, which ends the wait early.
