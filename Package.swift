@@ -73,7 +73,10 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "VigieLights",
-      dependencies: ["VigieCore", "CGpiod", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "VigieCore", "CGpiod", .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: swiftSettings),
 
     // MARK: The supervisor

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import VigieCore
+import VigieLights
 import VigieModem
 import VigieWatchdog
 
@@ -41,6 +42,8 @@ public final class Daemon: Sendable {
   public let modemBoard = ModemStatusBoard()
   /// Live watchdog targets, for STATUS.
   public let watchdogBoard = WatchdogBoard()
+  /// The running LED service, for `vigie leds test`.
+  private let lights = Mutex<LightsService?>(nil)
   /// Opened by `run()` before any service starts.
   private let resources = Mutex<Resources?>(nil)
 
@@ -125,9 +128,39 @@ public final class Daemon: Sendable {
           configuration: try SMSGatewayConfiguration(section), store: resources.smsStore,
           registry: resources.registry, logger: logger)
       }
+    case .leds:
+      let section = config.leds
+      let modemEnabled = config.modem.enabled
+      let (board, modemBoard, watchdogBoard) = (self.board, self.modemBoard, self.watchdogBoard)
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        let service = LightsService(
+          config: section,
+          input: {
+            Self.lightsInput(
+              modem: modemEnabled ? modemBoard.snapshot : nil, targets: watchdogBoard.snapshot,
+              weakBelow: section.weakSignalBelow)
+          },
+          problems: { problems in
+            board.set("leds", problems.isEmpty ? .running : .degraded(problems.joined(separator: "; ")))
+          }, logger: logger)
+        // The daemon lives as long as the process: a strong reference is fine.
+        self.lights.withLock { $0 = service }
+        return service
+      }
     default:
       return .missing(enabled: enabled, fingerprint: fingerprint)
     }
+  }
+
+  /// What the LEDs show. Until alerts can be acknowledged (ACK, issue 5),
+  /// an open alert is a target DOWN or a SIM Vigie cannot unlock.
+  static func lightsInput(modem: ModemSnapshot?, targets: [WatchdogBoard.Row], weakBelow: Int) -> LightsInput {
+    let down = targets.count { $0.state == .down }
+    let locked = modem?.phase == .locked
+    return LightsInput(
+      modem: modem.map { ModemLight($0, weakBelow: weakBelow) } ?? .absent, targetsDown: down,
+      targetsWatched: targets.count, openAlerts: down + (locked ? 1 : 0),
+      activity: (modem?.smsReceived ?? 0) + (modem?.smsSent ?? 0))
   }
 
   /// The current configuration (after reloads).
@@ -331,6 +364,14 @@ public final class Daemon: Sendable {
       } catch {
         return ControlProtocol.Response(ok: false, text: "cannot read the inbox: \(error)")
       }
+    case .ledsTest:
+      guard currentConfig.leds.enabled, let lights = lights.withLock({ $0 }) else {
+        return ControlProtocol.Response(ok: false, text: "the LEDs are disabled ([leds] enabled = false)")
+      }
+      let lit = await lights.runTest()
+      if lit.isEmpty { return ControlProtocol.Response(ok: false, text: "no LED is configured or working") }
+      return ControlProtocol.Response(
+        ok: true, text: "Lit in turn: \(lit.joined(separator: ", ")); then all blinked fast.")
     default:
       return ControlProtocol.Response(ok: false, text: "\(request.op.rawValue) is not available in this build")
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import VigieCore
+import VigieLights
 import VigieRuntime
 import VigieWatchdog
 
@@ -16,7 +18,9 @@ struct Vigie: AsyncParsableCommand {
       as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
       """,
     version: VigieVersion.string,
-    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, Config.self, Version.self]
+    subcommands: [
+      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, LEDs.self, Config.self, Version.self,
+    ]
   )
 }
 
@@ -320,6 +324,72 @@ extension Logger.Level {
     case .warning: self = .warning
     case .error: self = .error
     case .critical: self = .critical
+    }
+  }
+}
+
+struct LEDs: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "leds", abstract: "Check the status LEDs.", subcommands: [Test.self])
+
+  struct Test: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Light every LED alone in turn, then blink them all, to check the wiring.",
+      discussion: """
+        With the daemon running, the daemon plays the test on the LEDs it holds. Without it,
+        this command opens the LEDs of [leds] itself (as root, or as a member of the gpio group)
+        and gives them back afterwards.
+        """)
+    @OptionGroup var socketOptions: SocketOptions
+    @Option(help: ArgumentHelp("Seconds each LED stays lit.", valueName: "seconds")) var hold = 1.0
+
+    func validate() throws {
+      if !(hold > 0 && hold <= 30) { throw ValidationError("--hold must be within (0, 30] seconds") }
+    }
+
+    func run() async throws {
+      let path = try socketOptions.socketPath()
+      if FileManager.default.fileExists(atPath: path) {
+        do {
+          let response = try ControlClient.send(.init(op: .ledsTest), path: path)
+          print(response.text)
+          if !response.ok { throw ExitCode.failure }
+          return
+        } catch let failure as ControlClient.Failure where failure.notRunning {
+          // A stale socket: drive the LEDs directly.
+        }
+      }
+      let config: VigieConfig
+      do {
+        config = try ConfigLoader.load(path: socketOptions.configOption.config).config
+      } catch {
+        FileHandle.standardError.write(Data("vigie: \(error)\n".utf8))
+        throw ExitCodes.configError
+      }
+      let leds = config.leds
+      if leds.devices.isEmpty {
+        print("No LED is configured ([leds] modem, network, alert, activity).")
+        throw ExitCode.failure
+      }
+      let problems = Mutex<[String]?>(nil)
+      let driver = LEDDriver(
+        devices: leds.devices, sysfsRoot: leds.sysfsRoot, gpioChip: leds.gpioChip,
+        report: { list in problems.withLock { $0 = $0 ?? list } })
+      while problems.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(20)) }
+      for problem in problems.withLock({ $0 ?? [] }) { print("cannot use the \(problem)") }
+      let working = leds.devices.filter { device in
+        !(problems.withLock { $0 ?? [] }).contains { $0.hasPrefix("\(device.role.rawValue) LED:") }
+      }
+      if working.isEmpty {
+        _ = await driver.stop(waitingUpTo: .seconds(2))
+        throw ExitCode.failure
+      }
+      let names = Dictionary(uniqueKeysWithValues: working.map { ($0.role.rawValue, $0.device.description) })
+      _ = await LightsTest.run(on: driver, roles: working.map(\.role), hold: .milliseconds(Int(hold * 1000))) {
+        print("\($0) LED (\(names[$0] ?? "?")) lit")
+      }
+      let released = await driver.stop(waitingUpTo: .seconds(2))
+      print(released ? "Then all blinked fast; the LEDs are given back." : "An LED write is stuck; giving up.")
     }
   }
 }

@@ -164,8 +164,8 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
       "line 7: daemon.log_level: expected \(enumNames), found integer 3"
     ),
     (
-      "leds", "backend", .string("gpio", line: 2),
-      "line 2: leds.backend: \"gpio\" is not one of \"auto\", \"sysfs\", \"gpiod\", \"none\"; did you mean \"gpiod\"?"
+      "leds", "weak_signal_below", .string("30", line: 2),
+      "line 2: leds.weak_signal_below: expected an integer, found string \"30\""
     ),
     (
       "filedrop", "max_upload_size", .bool(true, line: 8),
@@ -338,11 +338,12 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     #expect(headings == VigieConfig.fields.map { "## [\($0.name)]" })
   }
 
-  @Test func hasTheArraysOfTables() {
+  @Test func hasTheSubTables() {
     let headings = Self.reference.split(separator: "\n").filter { $0.hasPrefix("### ") }
     #expect(
       headings == [
         "### [[sms.allow]]", "### [[watchdog.target]]", "### [[irc.allow]]", "### [[xmpp.allow]]",
+        "### [leds.patterns]",
       ])
   }
 
@@ -361,6 +362,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     ("### [[xmpp.allow]]", ChatPrincipal.fields.map(\.name)),
     ("## [alerts]", AlertsConfig.fields.map(\.name)),
     ("## [leds]", LEDsConfig.fields.map(\.name)),
+    ("### [leds.patterns]", LEDPatternsConfig.fields.map(\.name)),
     ("## [status]", StatusConfig.fields.map(\.name)),
   ]
 

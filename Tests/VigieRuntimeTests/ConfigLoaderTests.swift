@@ -397,7 +397,7 @@ extension ConfigLoaderTests {
       config.xmpp.notify = ["erin@example.org"]
       config.alerts.smsNumbers = ["+33639980001"]
       config.sms.totpSecretFile = "/etc/vigie/sms-totp"
-      config.leds.backend = .gpiod
+      config.leds.alert = "gpio:5:active-low"
       config.status.listen = "[::]:9100"
       #expect(config.validate().isEmpty)
       let text = config.renderTOML()
@@ -461,6 +461,8 @@ extension ConfigLoaderTests {
           table = String(line.dropFirst(4).dropLast())
         } else if line.hasPrefix("### [[") {
           table = String(line.dropFirst(6).dropLast(2)) + "[1]"
+        } else if line.hasPrefix("### [") {
+          table = String(line.dropFirst(5).dropLast())
         } else if line.hasPrefix("| `") {
           let key = String(line.split(separator: "`")[1])
           let written = locator.line(for: "\(table).\(key)")

@@ -15,6 +15,7 @@ extension VigieConfig {
     xmpp.validate(&v)
     alerts.validate(&v)
     status.validate(&v)
+    leds.validate(&v)
     return v.issues
   }
 }
@@ -300,6 +301,28 @@ extension AlertsConfig {
     for (index, number) in smsNumbers.enumerated() { v.phone("alerts.sms_numbers[\(index + 1)]", number) }
     v.timeWindow("alerts.quiet_hours", quietHours)
     v.positive("alerts.repeat_interval", repeatInterval)
+  }
+}
+
+extension LEDsConfig {
+  func validate(_ v: inout Validator) {
+    var used: [LEDDevice: String] = [:]
+    for (key, text) in [("modem", modem), ("network", network), ("alert", alert), ("activity", activity)] {
+      switch LEDDevice.parse(text) {
+      case .failure(let error): v.fail("leds.\(key)", error.description)
+      case .success(let device?):
+        if let other = used[device] {
+          v.fail("leds.\(key)", "\(device) is already the \(other) LED; one LED per role")
+        }
+        used[device] = key
+      case .success(nil): break
+      }
+    }
+    v.range("leds.weak_signal_below", weakSignalBelow, 0...100)
+    if sysfsRoot.isEmpty || !sysfsRoot.hasPrefix("/") { v.absolutePath("leds.sysfs_root", sysfsRoot) }
+    for (key, text) in patterns.entries {
+      if case .failure(let error) = LEDPatternSpec.parse(text) { v.fail("leds.patterns.\(key)", error.description) }
+    }
   }
 }
 

@@ -465,22 +465,98 @@ public struct AlertsConfig: ConfigSection {
   ]
 }
 
-public enum LEDBackend: String, ConfigEnum {
-  case auto, sysfs, gpiod, none
-}
-
 public struct LEDsConfig: ConfigSection {
   public var enabled = true
-  public var backend = LEDBackend.auto
   public var sysfsRoot = "/sys/class/leds"
   public var gpioChip = "gpiochip0"
+  public var modem = "gpio:17"
+  public var network = "gpio:27"
+  public var alert = "gpio:22"
+  public var activity = "sysfs:ACT"
+  public var weakSignalBelow = 30
+  public var patterns = LEDPatternsConfig()
   public init() {}
   public static let fields: [ConfigField<LEDsConfig>] = [
     .init("enabled", \.enabled, doc: "Drive status LEDs."),
-    .init("backend", \.backend, doc: "`sysfs` (kernel LED class), `gpiod` (GPIO lines), `auto` or `none`."),
     .init("sysfs_root", \.sysfsRoot, doc: "Where kernel LED-class devices are."),
-    .init("gpio_chip", \.gpioChip, doc: "GPIO chip for external LEDs."),
+    .init("gpio_chip", \.gpioChip, doc: "GPIO chip of `gpio:` LEDs (name, path, label or number)."),
+    .init(
+      "modem", \.modem,
+      doc: "The modem LED: `sysfs:NAME`, `gpio:LINE`, `gpio:LINE:active-low`, or empty when not fitted."),
+    .init("network", \.network, doc: "The network LED (same forms as `modem`)."),
+    .init("alert", \.alert, doc: "The alert LED (same forms as `modem`)."),
+    .init("activity", \.activity, doc: "The LED that flashes on SMS and transfers; the Pi's green LED by default."),
+    .init("weak_signal_below", \.weakSignalBelow, doc: "Signal percentage under which the modem LED says \"weak\"."),
+    .init("patterns", table: \.patterns, doc: "What each LED shows in each state."),
   ]
+
+  /// The LED of each role that has one (validated by `validate()`).
+  public var devices: [(role: LEDRole, device: LEDDevice)] {
+    LEDRole.allCases.compactMap { role in
+      let text: String =
+        switch role {
+        case .modem: modem
+        case .network: network
+        case .alert: alert
+        case .activity: activity
+        }
+      guard case .success(let device?) = LEDDevice.parse(text) else { return nil }
+      return (role, device)
+    }
+  }
+}
+
+/// `[leds.patterns]`: a pattern per state: `off`, `on`, `slow`, `fast`,
+/// `heartbeat`, `code:N`, or `code` (as many flashes as the state counts).
+public struct LEDPatternsConfig: ConfigSection {
+  public var modemAbsent = "off"
+  public var modemSearching = "fast"
+  public var modemPin = "fast"
+  public var modemWeak = "slow"
+  public var modemGood = "on"
+  public var networkUp = "on"
+  public var networkDown = "code"
+  public var networkNone = "off"
+  public var alertOpen = "heartbeat"
+  public var alertNone = "off"
+  public var activityIdle = "off"
+  public init() {}
+  public static let fields: [ConfigField<LEDPatternsConfig>] = [
+    .init("modem_absent", \.modemAbsent, doc: "No modem."),
+    .init("modem_searching", \.modemSearching, doc: "Modem starting, recovering or not registered."),
+    .init("modem_pin", \.modemPin, doc: "The SIM needs a PIN or PUK Vigie will not enter."),
+    .init("modem_weak", \.modemWeak, doc: "Registered, signal under `weak_signal_below`."),
+    .init("modem_good", \.modemGood, doc: "Registered with a good signal."),
+    .init("network_up", \.networkUp, doc: "Every watched target is up."),
+    .init("network_down", \.networkDown, doc: "Some targets are DOWN (`code`: one flash per target down)."),
+    .init("network_none", \.networkNone, doc: "No targets are watched."),
+    .init("alert_open", \.alertOpen, doc: "An alert is open and not acknowledged."),
+    .init("alert_none", \.alertNone, doc: "No open alert."),
+    .init("activity_idle", \.activityIdle, doc: "The activity LED between flashes."),
+  ]
+
+  /// Every (key, value) pair, for validation.
+  var entries: [(key: String, value: String)] {
+    [
+      ("modem_absent", modemAbsent), ("modem_searching", modemSearching), ("modem_pin", modemPin),
+      ("modem_weak", modemWeak), ("modem_good", modemGood), ("network_up", networkUp), ("network_down", networkDown),
+      ("network_none", networkNone), ("alert_open", alertOpen), ("alert_none", alertNone),
+      ("activity_idle", activityIdle),
+    ]
+  }
+
+  /// The parsed map; a value that does not parse reads as `off`
+  /// (`validate()` reports it first).
+  public var map: LEDPatternMap {
+    func spec(_ text: String) -> LEDPatternSpec { (try? LEDPatternSpec.parse(text).get()) ?? .fixed(.off) }
+    return LEDPatternMap(
+      modem: [
+        .absent: spec(modemAbsent), .searching: spec(modemSearching), .pinProblem: spec(modemPin),
+        .weak: spec(modemWeak), .good: spec(modemGood),
+      ],
+      networkUp: spec(networkUp), networkDown: spec(networkDown), networkNone: spec(networkNone),
+      alertOpen: spec(alertOpen), alertNone: spec(alertNone), activityIdle: spec(activityIdle))
+  }
 }
 
 public struct StatusConfig: ConfigSection {

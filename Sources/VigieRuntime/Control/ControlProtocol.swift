@@ -20,6 +20,8 @@ public enum ControlProtocol {
       case smsSend = "sms-send"
       /// The latest received messages.
       case smsInbox = "sms-inbox"
+      /// Light every LED in turn (`vigie leds test`).
+      case ledsTest = "leds-test"
     }
     public var op: Operation
     public var text: String?

@@ -1,1 +1,0 @@
-// VigieLights: see docs/architecture.md. The service is not implemented yet.
