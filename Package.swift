@@ -128,7 +128,10 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "VigieSystemLibrariesTests",
-      dependencies: ["VigieModem", "VigieWatchdog", "VigieChat", "VigieDrive", "VigieFileDrop", "VigieLights"],
+      dependencies: [
+        "VigieModem", "VigieWatchdog", "VigieChat", "VigieDrive", "VigieFileDrop", "VigieLights",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "VigieIntegrationTests",

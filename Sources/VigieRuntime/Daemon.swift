@@ -159,7 +159,7 @@ public final class Daemon: Sendable {
     let locked = modem?.phase == .locked
     return LightsInput(
       modem: modem.map { ModemLight($0, weakBelow: weakBelow) } ?? .absent, targetsDown: down,
-      targetsWatched: targets.count, openAlerts: down + (locked ? 1 : 0),
+      targetsUp: targets.count { $0.state == .up }, targetsWatched: targets.count, openAlerts: down + (locked ? 1 : 0),
       activity: (modem?.smsReceived ?? 0) + (modem?.smsSent ?? 0))
   }
 

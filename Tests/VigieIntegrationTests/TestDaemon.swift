@@ -137,7 +137,7 @@ final class TestDaemon {
   /// Runs `vigie SUBCOMMAND --socket PATH ARGS...` against this daemon.
   /// The socket option goes after the (sub)command path, before free words.
   func cli(_ arguments: String...) throws -> CommandOutput {
-    let groups: Set<String> = ["sms", "modem"]
+    let groups: Set<String> = ["sms", "modem", "leds"]
     let depth = groups.contains(arguments[0]) && arguments.count > 1 && !arguments[1].hasPrefix("-") ? 2 : 1
     return try runProcess(
       Products.path("vigie"), Array(arguments.prefix(depth)) + ["--socket", socketPath] + arguments.dropFirst(depth))

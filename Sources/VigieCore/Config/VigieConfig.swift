@@ -517,6 +517,7 @@ public struct LEDPatternsConfig: ConfigSection {
   public var networkUp = "on"
   public var networkDown = "code"
   public var networkNone = "off"
+  public var networkUnknown = "slow"
   public var alertOpen = "heartbeat"
   public var alertNone = "off"
   public var activityIdle = "off"
@@ -530,6 +531,9 @@ public struct LEDPatternsConfig: ConfigSection {
     .init("network_up", \.networkUp, doc: "Every watched target is up."),
     .init("network_down", \.networkDown, doc: "Some targets are DOWN (`code`: one flash per target down)."),
     .init("network_none", \.networkNone, doc: "No targets are watched."),
+    .init(
+      "network_unknown", \.networkUnknown,
+      doc: "None DOWN, but some not known to be UP yet (starting, or our uplink cannot judge)."),
     .init("alert_open", \.alertOpen, doc: "An alert is open and not acknowledged."),
     .init("alert_none", \.alertNone, doc: "No open alert."),
     .init("activity_idle", \.activityIdle, doc: "The activity LED between flashes."),
@@ -540,7 +544,8 @@ public struct LEDPatternsConfig: ConfigSection {
     [
       ("modem_absent", modemAbsent), ("modem_searching", modemSearching), ("modem_pin", modemPin),
       ("modem_weak", modemWeak), ("modem_good", modemGood), ("network_up", networkUp), ("network_down", networkDown),
-      ("network_none", networkNone), ("alert_open", alertOpen), ("alert_none", alertNone),
+      ("network_none", networkNone), ("network_unknown", networkUnknown), ("alert_open", alertOpen),
+      ("alert_none", alertNone),
       ("activity_idle", activityIdle),
     ]
   }
@@ -555,6 +560,7 @@ public struct LEDPatternsConfig: ConfigSection {
         .weak: spec(modemWeak), .good: spec(modemGood),
       ],
       networkUp: spec(networkUp), networkDown: spec(networkDown), networkNone: spec(networkNone),
+      networkUnknown: spec(networkUnknown),
       alertOpen: spec(alertOpen), alertNone: spec(alertNone), activityIdle: spec(activityIdle))
   }
 }

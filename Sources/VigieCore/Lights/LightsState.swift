@@ -3,6 +3,8 @@ public struct LightsInput: Sendable, Hashable {
   public var modem: ModemLight
   /// Targets DOWN (their children, UNREACHABLE, are not counted again).
   public var targetsDown: Int
+  /// Targets UP; the others have no verdict yet or cannot be judged.
+  public var targetsUp: Int
   public var targetsWatched: Int
   /// Problems open and not acknowledged.
   public var openAlerts: Int
@@ -10,9 +12,12 @@ public struct LightsInput: Sendable, Hashable {
   /// the activity LED.
   public var activity: Int
 
-  public init(modem: ModemLight, targetsDown: Int, targetsWatched: Int, openAlerts: Int, activity: Int) {
+  public init(
+    modem: ModemLight, targetsDown: Int, targetsUp: Int, targetsWatched: Int, openAlerts: Int, activity: Int
+  ) {
     self.modem = modem
     self.targetsDown = targetsDown
+    self.targetsUp = targetsUp
     self.targetsWatched = targetsWatched
     self.openAlerts = openAlerts
     self.activity = activity
@@ -59,18 +64,21 @@ public struct LEDPatternMap: Sendable, Hashable {
   public var networkUp: LEDPatternSpec
   public var networkDown: LEDPatternSpec
   public var networkNone: LEDPatternSpec
+  public var networkUnknown: LEDPatternSpec
   public var alertOpen: LEDPatternSpec
   public var alertNone: LEDPatternSpec
   public var activityIdle: LEDPatternSpec
 
   public init(
     modem: [ModemLight: LEDPatternSpec], networkUp: LEDPatternSpec, networkDown: LEDPatternSpec,
-    networkNone: LEDPatternSpec, alertOpen: LEDPatternSpec, alertNone: LEDPatternSpec, activityIdle: LEDPatternSpec
+    networkNone: LEDPatternSpec, networkUnknown: LEDPatternSpec, alertOpen: LEDPatternSpec, alertNone: LEDPatternSpec,
+    activityIdle: LEDPatternSpec
   ) {
     self.modem = modem
     self.networkUp = networkUp
     self.networkDown = networkDown
     self.networkNone = networkNone
+    self.networkUnknown = networkUnknown
     self.alertOpen = alertOpen
     self.alertNone = alertNone
     self.activityIdle = activityIdle
@@ -79,9 +87,15 @@ public struct LEDPatternMap: Sendable, Hashable {
   /// What each role shows for `input`.
   public func patterns(for input: LightsInput) -> [LEDRole: LEDPattern] {
     let network: LEDPattern =
-      input.targetsWatched == 0
-      ? networkNone.pattern(count: 0)
-      : input.targetsDown == 0 ? networkUp.pattern(count: 0) : networkDown.pattern(count: input.targetsDown)
+      if input.targetsWatched == 0 {
+        networkNone.pattern(count: 0)
+      } else if input.targetsDown > 0 {
+        networkDown.pattern(count: input.targetsDown)
+      } else if input.targetsUp == input.targetsWatched {
+        networkUp.pattern(count: 0)
+      } else {
+        networkUnknown.pattern(count: 0)
+      }
     return [
       .modem: (modem[input.modem] ?? .fixed(.off)).pattern(count: 0),
       .network: network,

@@ -212,9 +212,11 @@ struct LEDStateMapTests {
 
   @Test func theDefaultMapMatchesTheDocumentedMeanings() {
     let map = LEDPatternsConfig().map
-    func patterns(_ modem: ModemLight, down: Int, watched: Int, alerts: Int) -> [LEDRole: LEDPattern] {
+    func patterns(_ modem: ModemLight, down: Int, up: Int? = nil, watched: Int, alerts: Int) -> [LEDRole: LEDPattern] {
       map.patterns(
-        for: LightsInput(modem: modem, targetsDown: down, targetsWatched: watched, openAlerts: alerts, activity: 0))
+        for: LightsInput(
+          modem: modem, targetsDown: down, targetsUp: up ?? (watched - down), targetsWatched: watched,
+          openAlerts: alerts, activity: 0))
     }
     #expect(
       patterns(.good, down: 0, watched: 3, alerts: 0) == [
@@ -228,6 +230,7 @@ struct LEDStateMapTests {
     #expect(patterns(.searching, down: 0, watched: 0, alerts: 0)[.modem] == .fastBlink)
     #expect(patterns(.pinProblem, down: 0, watched: 0, alerts: 1)[.modem] == .fastBlink)
     #expect(patterns(.good, down: 0, watched: 0, alerts: 0)[.network] == .off, "no targets: nothing to show")
+    #expect(patterns(.good, down: 0, up: 1, watched: 2, alerts: 0)[.network] == .slowBlink, "not all known yet")
   }
 
   @Test func theLEDConfigurationIsValidated() {
