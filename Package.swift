@@ -28,6 +28,8 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // MARK: C libraries (system, through pkg-config; shims in shim.h)
@@ -79,12 +81,22 @@ let package = Package(
       ],
       swiftSettings: swiftSettings),
 
+    .target(
+      name: "VigieStatus",
+      dependencies: [
+        "VigieCore", .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings),
+
     // MARK: The supervisor
     .target(
       name: "VigieRuntime",
       dependencies: [
         "VigieCore",
         "VigieModem", "VigieWatchdog", "VigieChat", "VigieDrive", "VigieFileDrop", "VigieLights",
+        "VigieStatus", .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -6,6 +6,7 @@ import UnixSignals
 import VigieCore
 import VigieLights
 import VigieModem
+import VigieStatus
 import VigieWatchdog
 
 /// Options of `vigie run` that override the configuration.
@@ -44,6 +45,8 @@ public final class Daemon: Sendable {
   public let watchdogBoard = WatchdogBoard()
   /// The running LED service, for `vigie leds test`.
   private let lights = Mutex<LightsService?>(nil)
+  /// `/metrics`, kept across scrapes (counters only grow).
+  let metrics = MetricsExporter(version: VigieVersion.string)
   /// Opened by `run()` before any service starts.
   private let resources = Mutex<Resources?>(nil)
 
@@ -54,6 +57,9 @@ public final class Daemon: Sendable {
     let smsStore: SMSStore
     let registry: CommandRegistry
   }
+
+  /// The state store and queues, once `run()` opened them.
+  var openResources: Resources? { resources.withLock { $0 } }
 
   public init(options: DaemonOptions, config: VigieConfig, logger: Logger) {
     self.options = options
@@ -147,9 +153,42 @@ public final class Daemon: Sendable {
         self.lights.withLock { $0 = service }
         return service
       }
+    case .status:
+      let section = config.status
+      guard case .success(let address) = ListenAddress.parse(section.listen) else {
+        // Empty `listen`: the page belongs on the file drop's server, which
+        // this build does not have yet.
+        return .missing(enabled: enabled, fingerprint: fingerprint)
+      }
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        let password = section.adminPasswordFile.isEmpty ? nil : try SecretFile.read(section.adminPasswordFile)
+        // The daemon lives as long as the process: strong references are fine.
+        return StatusServer(
+          listen: address, provider: self.statusProvider(), access: StatusAccess(adminPassword: password),
+          metrics: section.metrics, logger: logger)
+      }
     default:
       return .missing(enabled: enabled, fingerprint: fingerprint)
     }
+  }
+
+  /// The status page's view of the daemon.
+  func statusProvider() -> StatusProvider {
+    StatusProvider(
+      model: { await self.statusPageModel() },
+      metrics: {
+        let config = self.currentConfig
+        let queues = (try? await self.openResources?.outbox.counts()) ?? [:]
+        return self.metrics.render(
+          report: self.statusReport(), modem: config.modem.enabled ? self.modemBoard.snapshot : nil,
+          targets: self.watchdogBoard.snapshot, queues: queues)
+      },
+      run: { command in
+        guard let registry = self.registry.withLock({ $0 }) else { return (false, "starting") }
+        let reply = await registry.execute(
+          command, as: Principal(transport: .web, identity: "admin", level: .admin))
+        return (reply.ok, reply.text)
+      })
   }
 
   /// What the LEDs show. Until alerts can be acknowledged (ACK, issue 5),

@@ -55,15 +55,24 @@ final class TestDaemon {
   let process = Process()
 
   /// `sections` is TOML appended after the `[daemon]` section this class writes.
+  /// `secrets` are written as mode-0600 files in the directory; `{{name}}` in
+  /// `sections` becomes the path of the secret `name`.
   init(
     sections: String = "", daemonExtra: String = "", modem: String = "[modem]\nenabled = false",
-    environment: [String: String] = [:], directory: String? = nil
+    environment: [String: String] = [:], directory: String? = nil, secrets: [String: String] = [:]
   ) throws {
     self.directory =
       directory ?? NSTemporaryDirectory() + "vigie-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     self.modemSection = modem
     try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
     let directory = self.directory
+    var sections = sections
+    for (name, value) in secrets {
+      let path = directory + "/" + name
+      try value.write(toFile: path, atomically: false, encoding: .utf8)
+      chmod(path, 0o600)
+      sections = sections.replacingOccurrences(of: "{{\(name)}}", with: path)
+    }
     configPath = directory + "/vigie.toml"
     socketPath = directory + "/run/control.sock"
     logPath = directory + "/vigie.log"

@@ -330,6 +330,7 @@ extension StatusConfig {
   func validate(_ v: inout Validator) {
     if !listen.isEmpty { v.listen("status.listen", listen) }
     v.positive("status.history", history)
+    v.absolutePath("status.admin_password_file", adminPasswordFile, allowEmpty: true)
   }
 }
 

@@ -570,11 +570,15 @@ public struct StatusConfig: ConfigSection {
   public var listen = ""
   public var metrics = true
   public var history = Duration.seconds(86_400)
+  public var adminPasswordFile = ""
   public init() {}
   public static let fields: [ConfigField<StatusConfig>] = [
     .init("enabled", \.enabled, doc: "Serve the status page and `/api/status`."),
     .init("listen", \.listen, doc: "Own `host:port`; empty means on the file drop's server."),
     .init("metrics", \.metrics, doc: "Serve Prometheus metrics at `/metrics`."),
     .init("history", \.history, doc: "How much history graphs keep."),
+    .init(
+      "admin_password_file", \.adminPasswordFile,
+      doc: "File (mode 0600) with the password of user `admin` for the page's actions; empty: no actions."),
   ]
 }

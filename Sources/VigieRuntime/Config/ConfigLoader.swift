@@ -156,6 +156,7 @@ public enum ConfigLoader {
       (config.drive.enabled, "drive.client_secret", config.drive.clientSecretFile, config.drive.clientSecret),
       (config.sms.enabled, "sms.totp_secret", config.sms.totpSecretFile, ""),
       (config.sms.enabled, "sms.passphrase", config.sms.passphraseFile, ""),
+      (config.status.enabled, "status.admin_password", config.status.adminPasswordFile, ""),
     ]
     var inlineSecrets: [String] = []
     for secret in secrets {

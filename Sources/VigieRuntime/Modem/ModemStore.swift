@@ -154,6 +154,16 @@ public final class ModemStore: ModemPersistence, SMSSendQueue, WatchdogAlertSink
     }
   }
 
+  /// Signal readings since `since` (seconds since the epoch), oldest first;
+  /// nil where the modem gave no percentage.
+  public func signalHistory(since: Int) async throws -> [(at: Int, percent: Int?)] {
+    try await store.database.read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT at, signal_percent FROM modem_health WHERE at >= ? ORDER BY at", arguments: [since]
+      ).map { (at: $0["at"], percent: $0["signal_percent"]) }
+    }
+  }
+
   public func raiseAlert(key: String, severity: String, text: String) async throws {
     let now = Date()
     let payload = try JSONSerialization.data(

@@ -190,6 +190,11 @@ public final class SMSStore: Sendable {
     }
   }
 
+  /// SMS queued since the start of the current UTC day (for the budget).
+  public func sentTodayCount() async throws -> Int {
+    try await store.database.read { try Self.sentToday($0) }
+  }
+
   /// SMS queued since the start of the current UTC day.
   static func sentToday(_ db: Database) throws -> Int {
     let now = Int64(Date().timeIntervalSince1970)

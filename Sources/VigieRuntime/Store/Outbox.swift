@@ -500,6 +500,17 @@ public struct Outbox: Sendable {
     }
   }
 
+  /// The newest items of `queue` in any state (tombstones of delivered
+  /// items included, while they are kept), newest first.
+  public func recent(queue: String, limit: Int = 20) async throws -> [OutboxItem] {
+    try await read("reading the latest items of outbox queue '\(queue)'") { db in
+      let now = self.now().millis
+      return try Row.fetchAll(
+        db, sql: "SELECT * FROM outbox WHERE queue = ? ORDER BY id DESC LIMIT ?", arguments: [queue, max(0, limit)]
+      ).map { try self.item($0, now: now) }
+    }
+  }
+
   /// The item of `queue` with this idempotency key, or nil.
   public func item(queue: String, key: String) async throws -> OutboxItem? {
     try await read("reading key '\(key)' of outbox queue '\(queue)'") { db in
