@@ -196,12 +196,7 @@ final class IRCPeer {
 
   var registered: Bool { entries.contains { $0.event == "registered" } }
 
-  func stop() {
-    if process.isRunning {
-      Glibc.kill(process.processIdentifier, SIGTERM)
-      process.waitUntilExit()
-    }
-  }
+  func stop() { stopChild(process, input: input) }
 
   deinit { stop() }
 }
@@ -252,12 +247,18 @@ final class ScriptedIRCd {
   var lines: [String] { entries.compactMap(\.line) }
   func count(event: String) -> Int { entries.filter { $0.event == event }.count }
 
-  deinit {
-    if process.isRunning {
-      Glibc.kill(process.processIdentifier, SIGTERM)
-      process.waitUntilExit()
-    }
-  }
+  deinit { stopChild(process, input: input) }
+}
+
+/// Ends a Python helper: its standard input closes (it exits by itself),
+/// then SIGKILL if it lingers. Not SIGTERM: the test runner's children may
+/// inherit a mask that blocks it.
+func stopChild(_ process: Process, input: Pipe) {
+  try? input.fileHandleForWriting.close()
+  let deadline = ContinuousClock.now.advanced(by: .seconds(3))
+  while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+  if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+  process.waitUntilExit()
 }
 
 /// Queues alerts in a running daemon's state store, as the watchdog would.

@@ -72,8 +72,9 @@ public enum IRCText {
       if line.allSatisfy({ $0 == " " }) { continue }
       var current = ""
       var currentBytes = 0
-      // Byte offset just after the last space of `current`: a cut there keeps
-      // the space at the end of the line, so the lines joined give the text back.
+      // Byte offset of the last space of `current`: a cut there moves the
+      // space to the start of the next line (servers strip trailing spaces,
+      // not leading ones), so the lines joined give the text back.
       var cut: Int?
       for character in line {
         let bytes = character.utf8.count
@@ -96,7 +97,7 @@ public enum IRCText {
             cut = nil
             continue
           }
-          if let cut, cut >= budget / 2, cut < currentBytes {
+          if let cut, cut > 0, cut >= budget / 2, currentBytes - cut + bytes <= budget {
             let utf8 = Array(current.utf8)
             lines.append(String(decoding: utf8[..<cut], as: UTF8.self))
             current = String(decoding: utf8[cut...], as: UTF8.self)
@@ -108,9 +109,9 @@ public enum IRCText {
           }
           cut = nil
         }
+        if character == " " { cut = currentBytes }
         current.append(character)
         currentBytes += bytes
-        if character == " " { cut = currentBytes }
       }
       if !current.isEmpty { lines.append(current) }
     }

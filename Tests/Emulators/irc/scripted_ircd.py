@@ -63,6 +63,14 @@ def main():
 
     def serve(conn):
         state["conn"] = conn
+        record({"event": "accepted"})
+
+        def send(line):
+            # Replies go to this connection, whatever state["conn"] says.
+            try:
+                conn.sendall(line.encode("utf-8") + b"\r\n")
+            except OSError:
+                pass
         buffer = b""
         cap_open = False
         registered = False

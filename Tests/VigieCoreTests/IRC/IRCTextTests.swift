@@ -72,9 +72,12 @@ struct IRCTextTests {
     }
   }
 
-  @Test("splitting prefers word boundaries, keeps the space, and respects line breaks")
+  @Test("splitting prefers word boundaries, keeps the space (at the start of the next line), and respects line breaks")
   func splitWords() {
-    #expect(IRCText.split("aaaa bbbb cccc", budget: 10) == ["aaaa bbbb ", "cccc"])
+    #expect(IRCText.split("aaaa bbbb cccc", budget: 10) == ["aaaa bbbb", " cccc"])
+    #expect(IRCText.split("aaaaa bbbbbbb", budget: 10) == ["aaaaa", " bbbbbbb"])
+    // A space too early in the line: a hard cut rather than a short line.
+    #expect(IRCText.split("a bbbbbbbbbbbb", budget: 10) == ["a bbbbbbbb", "bbbb"])
     #expect(IRCText.split("one\ntwo\r\n\nthree", budget: 100) == ["one", "two", "three"])
     #expect(IRCText.split("a\0b\u{7}c\u{2}bold", budget: 100) == ["a b c\u{2}bold"])
     #expect(IRCText.split("   \n", budget: 100) == [])
