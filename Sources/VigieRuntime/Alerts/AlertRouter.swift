@@ -124,7 +124,9 @@ public final class AlertRouterService: Service, Sendable {
       case .xmpp(let jid):
         logger.info("XMPP destination skipped: this build has no XMPP client", metadata: ["target": "\(jid)"])
       case .sms(let number):
-        guard notBefore == nil else { continue }
+        // Repeats go to chat only (SMS costs money); in quiet hours only
+        // critical alerts reach phones.
+        guard notBefore == nil, id != nil else { continue }
         for e164 in e164([number]) {
           try await sendSMS(alert, key: id.map { "alert-\($0)-\(e164)" } ?? "alert-\(tag)-\(e164)", to: e164)
         }
