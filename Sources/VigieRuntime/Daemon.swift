@@ -133,10 +133,10 @@ public final class Daemon: Sendable {
       let smsSection = config.sms
       let chat = chatBoard
       if !enabled { chat.setIRC(nil) }
-      return ServiceSpec(
-        enabled: enabled,
-        fingerprint: fingerprint + config.fingerprint(of: .alerts) + config.fingerprint(of: .sms)
-      ) {
+      // It reads [alerts] (group window) and [sms] (codes) too; a disabled
+      // client does not restart for them.
+      let shared = enabled ? config.fingerprint(of: .alerts) + config.fingerprint(of: .sms) : ""
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint + shared) {
         try IRCChatService(
           config: section, alerts: alertsSection, sms: smsSection, outbox: resources.outbox,
           smsStore: resources.smsStore, registry: resources.registry, board: chat, logger: logger)
@@ -460,7 +460,8 @@ public final class Daemon: Sendable {
           let target = invocation[argument: "target"]!
           let text = invocation[argument: "duration"]!
           guard let duration = Duration(configText: text.lowercased()), duration <= .seconds(30 * 86_400) else {
-            throw CommandError(.usage, "'\(CommandGrammar.printable(text))' is not a duration up to 30d (e.g. 30m, 2h).")
+            throw CommandError(
+              .usage, "'\(CommandGrammar.printable(text))' is not a duration up to 30d (e.g. 30m, 2h).")
           }
           let now = Int(Date().timeIntervalSince1970)
           let seconds = Int(duration.components.seconds)
