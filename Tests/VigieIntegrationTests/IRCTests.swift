@@ -339,6 +339,13 @@ struct ScriptedIRCTests {
     try eventually("the refusal without an account") {
       server.lines.contains { $0.hasPrefix("PRIVMSG #ops :alice: You may not command") }
     }
+    // No account tag: the bot asks WHOIS and gets the account (330).
+    server.command("account carol alice")
+    server.command("say - carol #ops !status")
+    try eventually("the answer after WHOIS") {
+      server.lines.contains { $0.hasPrefix("PRIVMSG #ops :carol: test-site up") }
+    }
+    #expect(server.lines.contains("WHOIS carol"))
     server.command("raw :bob!b@h PRIVMSG vigie :\u{1}PING 12345\u{1}")
     try eventually("the CTCP PING answer") { server.lines.contains("NOTICE bob :\u{1}PING 12345\u{1}") }
     // Hostile lines: oversized, NUL, binary, broken tags; the client lives on.

@@ -123,7 +123,7 @@ public struct IRCLinkStatus: Sendable, Hashable {
 public final class IRCClient: Sendable {
   public let configuration: IRCClientConfiguration
   let logger: Logger
-  let onMessage: @Sendable (IRCIncomingMessage) async -> String?
+  let onMessage: @Sendable (IRCIncomingMessage, IRCClient) async -> String?
   let onStatus: @Sendable (IRCLinkStatus) -> Void
   private let events: AsyncStream<Event>
   private let continuation: AsyncStream<Event>.Continuation
@@ -142,11 +142,12 @@ public final class IRCClient: Sendable {
     case tick
     case send(Outgoing)
     case raw(IRCMessage)
+    case whois(String, CheckedContinuation<String?, Never>)
   }
 
   public init(
     configuration: IRCClientConfiguration, logger: Logger,
-    onMessage: @escaping @Sendable (IRCIncomingMessage) async -> String? = { _ in nil },
+    onMessage: @escaping @Sendable (IRCIncomingMessage, IRCClient) async -> String? = { _, _ in nil },
     onStatus: @escaping @Sendable (IRCLinkStatus) -> Void = { _ in }
   ) {
     self.configuration = configuration
@@ -183,7 +184,17 @@ public final class IRCClient: Sendable {
     }
   }
 
-  /// Sends a raw command (WHOIS...), paced like the others; no error if down.
+  /// The services account of `nick`: what the server already told us
+  /// (account-notify, extended-join, an earlier WHOIS), else a WHOIS (330);
+  /// nil when not logged in, unknown within 5 s, or not connected.
+  public func account(of nick: String) async -> String? {
+    guard status.registered, !nick.isEmpty, !nick.contains(where: { " ,\r\n\0".contains($0) }) else { return nil }
+    return await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
+      if case .terminated = continuation.yield(.whois(nick, done)) { done.resume(returning: nil) }
+    }
+  }
+
+  /// Sends a raw command, paced like the others; no error if down.
   public func sendRaw(_ message: IRCMessage) { continuation.yield(.raw(message)) }
 
   /// Connects, and reconnects with backoff, until cancelled.
@@ -207,6 +218,7 @@ public final class IRCClient: Sendable {
     continuation.finish()
     while let event = await iterator.next() {
       if case .send(let outgoing) = event { outgoing.done.resume(throwing: IRCClientError.notConnected) }
+      if case .whois(_, let done) = event { done.resume(returning: nil) }
     }
     if let failure, !(failure is CancellationError) { throw failure }
   }
@@ -238,6 +250,7 @@ public final class IRCClient: Sendable {
       while ContinuousClock.now < deadline, !Task.isCancelled {
         guard let event = await iterator.next() else { return }
         if case .send(let outgoing) = event { outgoing.done.resume(throwing: IRCClientError.notConnected) }
+        if case .whois(_, let done) = event { done.resume(returning: nil) }
       }
     }
   }
@@ -330,6 +343,8 @@ public final class IRCClient: Sendable {
             } else {
               outgoing.done.resume(throwing: IRCClientError.notConnected)
             }
+          case .whois(let nick, let done):
+            if session.registered { session.whois(nick, done: done, now: .now) } else { done.resume(returning: nil) }
           case .raw(let message):
             if session.registered { session.enqueue(message) }
           }
@@ -339,6 +354,7 @@ public final class IRCClient: Sendable {
         logger.warning("IRC disconnected", metadata: ["reason": "\(closeReason ?? "stream ended")"])
         updateStatus { $0.lastError = closeReason }
         session.failPending(IRCClientError.disconnected(closeReason ?? "closed"))
+        session.endWhois(all: true, now: .now)
         return session.everRegistered
       }
     }
@@ -376,7 +392,7 @@ public final class IRCClient: Sendable {
         // Not a child of the session's group: a reply waiting for a session
         // that ends would keep the group from finishing.
         Task { [self] in
-          guard let reply = await onMessage(message) else { return }
+          guard let reply = await onMessage(message, self) else { return }
           do {
             try await send(reply, to: message.replyTarget)
           } catch {
@@ -441,6 +457,31 @@ struct IRCSession {
   var bucket: TokenBucket<ContinuousClock.Instant>
   var queue: [Line] = []
   var badLines = 0
+  /// WHOIS asked, by folded nick: who waits, until when.
+  var whoisWaiters: [String: (deadline: ContinuousClock.Instant, waiting: [CheckedContinuation<String?, Never>])] = [:]
+
+  mutating func whois(_ nick: String, done: CheckedContinuation<String?, Never>, now: ContinuousClock.Instant) {
+    let folded = IRCText.fold(nick)
+    if let known = accounts[folded] {
+      done.resume(returning: known)
+      return
+    }
+    if var entry = whoisWaiters[folded] {
+      entry.waiting.append(done)
+      whoisWaiters[folded] = entry
+      return
+    }
+    whoisWaiters[folded] = (now.advanced(by: .seconds(5)), [done])
+    enqueue(IRCMessage("WHOIS", nick))
+  }
+
+  /// Answers the WHOIS waiters whose reply ended (`nick`), timed out, or all.
+  mutating func endWhois(nick: String? = nil, all: Bool = false, now: ContinuousClock.Instant) {
+    for (folded, entry) in whoisWaiters where all || folded == nick.map(IRCText.fold) || entry.deadline <= now {
+      whoisWaiters[folded] = nil
+      for done in entry.waiting { done.resume(returning: accounts[folded]) }
+    }
+  }
 
   init(configuration: IRCClientConfiguration, now: ContinuousClock.Instant) {
     self.configuration = configuration
@@ -525,6 +566,7 @@ struct IRCSession {
       enqueue(IRCMessage("PING", "vigie-\(pingCounter)"), priority: true)
     }
     guard registered else { return nil }
+    if !whoisWaiters.isEmpty { endWhois(now: now) }
     if nick != configuration.nick, let at = nextReclaim, at <= now {
       enqueue(IRCMessage("NICK", configuration.nick))
       nextReclaim = now.advanced(by: configuration.reclaimInterval)
@@ -638,6 +680,9 @@ struct IRCSession {
     case "330":
       // RPL_WHOISACCOUNT: <us> <nick> <account> :is logged in as
       if p.count >= 3 { accounts[IRCText.fold(p[1])] = p[2] }
+    case "318", "401":
+      // End of WHOIS, or no such nick.
+      if p.count >= 2 { endWhois(nick: p[1], now: now) }
     case "PART":
       if isUs(message.source?.nick), let channel = p.first { joined.remove(IRCText.fold(channel)) }
     case "KICK":

@@ -59,7 +59,7 @@ public final class IRCChatService: Service, Sendable {
     let board = self.board
     let client = IRCClient(
       configuration: clientConfiguration, logger: logger,
-      onMessage: { [self] message in await self.handle(message) },
+      onMessage: { [self] message, client in await self.handle(message, client: client) },
       onStatus: { status in board.setIRC(status) })
     board.setIRC(client.status)
     defer { board.setIRC(client.status) }
@@ -153,10 +153,14 @@ public final class IRCChatService: Service, Sendable {
     return text.isEmpty ? nil : text
   }
 
-  /// Who may command: a services account (IRCv3 account tag or what the
-  /// server told us) or, only if configured, a hostmask.
-  func allowed(_ message: IRCIncomingMessage) -> (entry: ChatPrincipal, identity: String)? {
-    if let account = message.account {
+  /// Who may command: a services account (IRCv3 account tag, what the
+  /// server told us, or a WHOIS) or, only if configured, a hostmask.
+  func allowed(_ message: IRCIncomingMessage, client: IRCClient?) async -> (entry: ChatPrincipal, identity: String)? {
+    var account = message.account
+    if account == nil, let client, config.allow.contains(where: { !$0.account.isEmpty }) {
+      account = await client.account(of: message.source.nick)
+    }
+    if let account {
       if let entry = config.allow.first(where: {
         !$0.account.isEmpty && IRCText.fold($0.account) == IRCText.fold(account)
       }) {
@@ -170,10 +174,10 @@ public final class IRCChatService: Service, Sendable {
     return nil
   }
 
-  func handle(_ message: IRCIncomingMessage) async -> String? {
+  func handle(_ message: IRCIncomingMessage, client: IRCClient? = nil) async -> String? {
     guard let text = commandText(of: message) else { return nil }
     let address = message.isPrivate ? "" : "\(message.source.nick): "
-    guard let (entry, identity) = allowed(message) else {
+    guard let (entry, identity) = await allowed(message, client: client) else {
       logger.notice(
         "IRC command from someone not allowed",
         metadata: [

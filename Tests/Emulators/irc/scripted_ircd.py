@@ -13,6 +13,7 @@ LOG as JSON lines ({"t": time, "line": text}) plus events ("sasl-ok",
   hex HEX                        bytes sent as they are
   hostile                        a battery of malformed lines
   kick CHANNEL                   the client is kicked from CHANNEL
+  account NICK ACCOUNT           WHOIS NICK answers that NICK is logged in as ACCOUNT
   mute [off]                     stop (or resume) answering PING
   drop                           the connection is closed
 """
@@ -24,7 +25,7 @@ import sys
 import threading
 import time
 
-state = {"conn": None, "nick": "*", "lock": threading.Lock(), "mute": False}
+state = {"conn": None, "nick": "*", "lock": threading.Lock(), "mute": False, "accounts": {}}
 
 
 def main():
@@ -130,6 +131,12 @@ def main():
                 elif command == "JOIN":
                     for channel in words[1].split(","):
                         send(f":{nick}!vigie@bot.test JOIN {channel}")
+                elif command == "WHOIS" and len(words) > 1:
+                    who = words[-1]
+                    send(f":irc.test 311 {nick} {who} {who} people.test * :someone")
+                    if who in state["accounts"]:
+                        send(f":irc.test 330 {nick} {who} {state['accounts'][who]} :is logged in as")
+                    send(f":irc.test 318 {nick} {who} :End of WHOIS list")
                 elif command == "QUIT":
                     conn.close()
                     state["conn"] = None
@@ -174,6 +181,9 @@ def main():
             record({"event": "hostile-sent"})
         elif verb == "kick":
             send(f":op!op@people.test KICK {rest} {state['nick']} :out")
+        elif verb == "account":
+            who, account = rest.split(" ", 1)
+            state["accounts"][who] = account
         elif verb == "mute":
             state["mute"] = rest.strip() != "off"
         elif verb == "drop":
