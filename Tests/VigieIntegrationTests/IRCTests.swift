@@ -95,6 +95,33 @@ struct IRCTests {
     #expect(!site.server.log.contains("User \"vigie!"))
   }
 
+  @Test("a pinned server key replaces the CA: the right pin connects, a wrong one is refused")
+  func pinning() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    let pin = try runProcess(
+      "/bin/sh",
+      [
+        "-c",
+        "openssl x509 -in '\(site.server.certificate)' -pubkey -noout | openssl pkey -pubin -outform der"
+          + " | openssl dgst -sha256 -hex | sed 's/.*= //'",
+      ]
+    ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(pin.count == 64, "\(pin)")
+    let wrong = String(pin.reversed())
+    let refused = try site.start(site.ircSection(tls: true, caFile: false, extra: "pin_sha256 = [\"\(wrong)\"]"))
+    try eventually("a refused handshake") {
+      refused.log.contains("IRC disconnected") || refused.log.contains("IRC connection failed")
+    }
+    #expect(!refused.log.contains("IRC registered"))
+    refused.signal(SIGTERM)
+    _ = refused.waitForExit(timeout: .seconds(10))
+    let peer = try IRCPeer(port: site.server.port, nick: "alice", directory: site.directory)
+    try eventually("the peer to register") { peer.registered }
+    let daemon = try site.start(site.ircSection(tls: true, caFile: false, extra: "pin_sha256 = [\"\(pin)\"]"))
+    try waitForBot(peer, daemon: daemon)
+  }
+
   @Test("alerts raised while the server is down arrive after it restarts, marked with their age")
   func queuedAcrossRestart() throws {
     let site = try Site()

@@ -13,6 +13,9 @@ public struct IRCClientConfiguration: Sendable {
   public var tls: Bool
   /// PEM file of trusted CAs; nil means the system's trust store.
   public var caFile: String?
+  /// SHA-256 digests of accepted server public keys (SPKI); when not
+  /// empty, a matching key is required and replaces the CA checks.
+  public var pins: [[UInt8]] = []
   public var nick: String
   public var user: String
   public var realname: String
@@ -278,13 +281,29 @@ public final class IRCClient: Sendable {
     let host = configuration.host
     let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
     let sniName: String? = isAddress ? nil : host
+    let pins = configuration.pins
     logger.info("IRC connecting", metadata: ["server": "\(host):\(configuration.port)", "tls": "\(ssl != nil)"])
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.seconds * 1000)))
       .connect(host: host, port: configuration.port) { channel in
         channel.eventLoop.makeCompletedFuture {
           if let ssl {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: sniName))
+            if pins.isEmpty {
+              try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: sniName))
+            } else {
+              // Pinning: the leaf's public key must match; this replaces the
+              // CA and host name checks (for self-signed servers).
+              let handler = try NIOSSLClientHandler(context: ssl, serverHostname: sniName) { certificates, promise in
+                guard let leaf = certificates.first, let spki = try? leaf.extractPublicKey().toSPKIBytes(),
+                  CertificatePin.matches(spki: spki, pins: pins)
+                else {
+                  promise.succeed(.failed)
+                  return
+                }
+                promise.succeed(.certificateVerified)
+              }
+              try channel.pipeline.syncOperations.addHandler(handler)
+            }
           }
           try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(IRCLineDecoder()))
           return try NIOAsyncChannel<IRCInbound, ByteBuffer>(wrappingChannelSynchronously: channel)

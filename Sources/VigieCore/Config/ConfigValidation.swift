@@ -261,12 +261,17 @@ extension IRCConfig {
     for (index, entry) in channels.enumerated() {
       let words = entry.split(separator: " ", omittingEmptySubsequences: true)
       let channel = words.first.map(String.init) ?? ""
-      guard !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { ",\u{7}".contains($0) })
-        || words.count > 2
+      guard
+        !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { ",\u{7}".contains($0) })
+          || words.count > 2
       else { continue }
       v.fail("irc.channels[\(index + 1)]", "\"\(ConfigNode.abbreviate(entry))\" is not a channel name (#name)")
     }
     if floodBurst < 1 { v.fail("irc.flood_burst", "must be at least 1") }
+    for (index, pin) in pinSHA256.enumerated() where CertificatePin.parse(pin) == nil {
+      v.fail("irc.pin_sha256[\(index + 1)]", "\"\(ConfigNode.abbreviate(pin))\" is not a SHA-256 in hex (64 digits)")
+    }
+    if !pinSHA256.isEmpty && !tls { v.fail("irc.pin_sha256", "pins need tls = true") }
     v.positive("irc.flood_interval", floodInterval)
     v.positive("irc.ping_interval", pingInterval)
     v.positive("irc.ping_timeout", pingTimeout)

@@ -408,6 +408,7 @@ public struct IRCConfig: ConfigSection {
   public var realname = "Vigie monitoring"
   public var saslAccount = ""
   public var caFile = ""
+  public var pinSHA256: [String] = []
   public var floodBurst = 4
   public var floodInterval = Duration.seconds(1)
   public var pingInterval = Duration.seconds(90)
@@ -430,8 +431,16 @@ public struct IRCConfig: ConfigSection {
       "allow", tables: \.allow, doc: "Who may command (`[[irc.allow]]` with `account` or `hostmask`, and `level`)."),
     .init("user", \.user, doc: "User name sent at registration (USER)."),
     .init("realname", \.realname, doc: "Real name sent at registration."),
-    .init("sasl_account", \.saslAccount, doc: "SASL PLAIN account name; empty means `nick`. SASL runs when a password is set."),
-    .init("ca_file", \.caFile, doc: "PEM file of the CAs trusted for the server certificate; empty means the system's."),
+    .init(
+      "sasl_account", \.saslAccount,
+      doc: "SASL PLAIN account name; empty means `nick`. SASL runs when a password is set."),
+    .init(
+      "ca_file", \.caFile, doc: "PEM file of the CAs trusted for the server certificate; empty means the system's."),
+    .init(
+      "pin_sha256", \.pinSHA256,
+      doc:
+        "Hex SHA-256 of the server's public key (SPKI); when set, a matching key is required and replaces CA checks (self-signed servers)."
+    ),
     .init("flood_burst", \.floodBurst, doc: "Lines sent at once before flood control paces them."),
     .init("flood_interval", \.floodInterval, doc: "Then one line per this interval."),
     .init("ping_interval", \.pingInterval, doc: "Send PING after this long without hearing from the server."),
@@ -487,7 +496,8 @@ public struct AlertsConfig: ConfigSection {
       doc: "`HH:MM-HH:MM`: only critical alerts are sent in this window; the others wait for its end."),
     .init(
       "route", tables: \.route,
-      doc: "Routing rules (`[[alerts.route]]`); without any, chat gets every alert and `sms_numbers` the critical ones."),
+      doc: "Routing rules (`[[alerts.route]]`); without any, chat gets every alert and `sms_numbers` the critical ones."
+    ),
   ]
 }
 

@@ -52,6 +52,7 @@ public final class IRCChatService: Service, Sendable {
       reconnect: Backoff(base: .seconds(1), factor: 2, cap: config.reconnectMax, jitter: 0.3),
       version: "vigie \(VigieVersion.string)")
     configuration.reclaimInterval = .seconds(30)
+    configuration.pins = config.pinSHA256.compactMap(CertificatePin.parse)
     return configuration
   }
 
