@@ -212,12 +212,12 @@ final class ScriptedIRCd {
   let logPath: String
   let port: Int
 
-  init(directory: String, account: String = "vigie", password: String = "secret") throws {
+  init(directory: String, account: String = "vigie", password: String = "secret", extra: [String] = []) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     logPath = directory + "/scripted-ircd.jsonl"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     process.executableURL = URL(fileURLWithPath: ModemEmulator.python)
-    process.arguments = [Self.script, "--log", logPath, "--account", account, "--password", password]
+    process.arguments = [Self.script, "--log", logPath, "--account", account, "--password", password] + extra
     process.standardInput = input
     process.standardOutput = output
     try process.run()
@@ -270,4 +270,19 @@ func raiseAlert(
   if let text { arguments += ["--text", text] }
   let result = try runProcess(Products.path("vigie-test-helper"), arguments)
   guard result.status == 0 else { throw DaemonFailed(message: "raise-alert failed: \(result.stderr)") }
+}
+
+/// A self-signed certificate and key (PEM) for `name`, valid for localhost.
+func makeCertificate(directory: String, name: String) throws -> (certificate: String, key: String) {
+  let certificate = directory + "/\(name).pem"
+  let key = directory + "/\(name).key"
+  let result = try runProcess(
+    "/usr/bin/openssl",
+    [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2", "-subj",
+      "/CN=\(name)", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ])
+  guard result.status == 0 else { throw DaemonFailed(message: "openssl req failed: \(result.stderr)") }
+  chmod(key, 0o600)
+  return (certificate, key)
 }

@@ -401,6 +401,40 @@ struct ScriptedIRCTests {
     try eventually("the failure in the log") { daemon.log.contains("SASL authentication failed") }
   }
 
+  @Test("SASL EXTERNAL over TLS with a client certificate")
+  func saslExternal() throws {
+    let directory = NSTemporaryDirectory() + "vigie-sirc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let serverCertificate = try makeCertificate(directory: directory, name: "localhost")
+    let client = try makeCertificate(directory: directory, name: "vigie-client")
+    let server = try ScriptedIRCd(
+      directory: directory,
+      extra: [
+        "--tls-cert", serverCertificate.certificate, "--tls-key", serverCertificate.key, "--client-ca",
+        client.certificate,
+      ])
+    let daemon = try TestDaemon(
+      sections: """
+        [irc]
+        enabled = true
+        server = "localhost"
+        port = \(server.port)
+        tls = true
+        ca_file = "\(serverCertificate.certificate)"
+        client_cert = "\(client.certificate)"
+        client_key = "\(client.key)"
+        nick = "vigie"
+        channels = ["#ops"]
+        reconnect_max = "2s"
+        """, directory: directory + "/vigie")
+    try daemon.waitUntilReady()
+    try eventually("SASL EXTERNAL to succeed") { server.count(event: "sasl-external-ok") == 1 }
+    try eventually("registration") { server.count(event: "registered") == 1 }
+    #expect(server.lines.contains("AUTHENTICATE EXTERNAL"))
+    #expect(server.lines.contains("AUTHENTICATE +"))
+  }
+
   @Test("a server that stops answering PING is dropped and reconnected")
   func pingDeadline() throws {
     let directory = NSTemporaryDirectory() + "vigie-sirc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

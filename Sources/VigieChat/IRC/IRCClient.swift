@@ -22,6 +22,17 @@ public struct IRCClientConfiguration: Sendable {
   /// SASL PLAIN password; nil means no SASL.
   public var password: String?
   public var saslAccount: String
+  /// PEM client certificate and key for TLS; with no password, SASL
+  /// EXTERNAL logs in with the certificate.
+  public var clientCertificate: String?
+  public var clientKey: String?
+  /// The SASL mechanism used: PLAIN with a password, EXTERNAL with a
+  /// client certificate alone, none otherwise.
+  public var saslMechanism: String? {
+    if password != nil { return "PLAIN" }
+    if clientCertificate != nil && tls { return "EXTERNAL" }
+    return nil
+  }
   /// Channel names and their keys.
   public var channels: [(name: String, key: String?)]
   public var floodBurst: Int
@@ -271,6 +282,10 @@ public final class IRCClient: Sendable {
     tls.certificateVerification = .fullVerification
     tls.minimumTLSVersion = .tlsv12
     if let caFile = configuration.caFile, !caFile.isEmpty { tls.trustRoots = .file(caFile) }
+    if let certificate = configuration.clientCertificate, let key = configuration.clientKey {
+      tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+      tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+    }
     return try NIOSSLContext(configuration: tls)
   }
 
@@ -624,7 +639,10 @@ struct IRCSession {
     case "CAP":
       effects += handleCAP(p)
     case "AUTHENTICATE":
-      if p.first == "+", let password = configuration.password {
+      if p.first == "+", configuration.saslMechanism == "EXTERNAL" {
+        // The certificate speaks for us: an empty authorisation identity.
+        enqueue(IRCMessage("AUTHENTICATE", "+"), priority: true)
+      } else if p.first == "+", let password = configuration.password {
         let account = configuration.saslAccount.isEmpty ? configuration.nick : configuration.saslAccount
         let payload = Data("\(account)\0\(account)\0\(password)".utf8).base64EncodedString()
         var chunks: [String] = []
@@ -756,7 +774,7 @@ struct IRCSession {
       capLS += (p.last ?? "").split(separator: " ").map { String($0.split(separator: "=").first ?? $0) }
       if more { return [] }
       var wanted = Set(capLS).intersection(Self.wantedCaps)
-      if configuration.password == nil { wanted.remove("sasl") }
+      if configuration.saslMechanism == nil { wanted.remove("sasl") }
       if wanted.isEmpty {
         endCAP()
       } else {
@@ -766,8 +784,8 @@ struct IRCSession {
     case "ACK":
       let acked = (p.last ?? "").split(separator: " ").map(String.init)
       enabledCaps.formUnion(acked.filter { !$0.hasPrefix("-") })
-      if acked.contains("sasl") && configuration.password != nil {
-        enqueue(IRCMessage("AUTHENTICATE", "PLAIN"), priority: true)
+      if acked.contains("sasl"), let mechanism = configuration.saslMechanism {
+        enqueue(IRCMessage("AUTHENTICATE", mechanism), priority: true)
       } else if capNegotiating {
         endCAP()
       }

@@ -272,6 +272,8 @@ extension IRCConfig {
       v.fail("irc.pin_sha256[\(index + 1)]", "\"\(ConfigNode.abbreviate(pin))\" is not a SHA-256 in hex (64 digits)")
     }
     if !pinSHA256.isEmpty && !tls { v.fail("irc.pin_sha256", "pins need tls = true") }
+    if clientCert.isEmpty != clientKey.isEmpty { v.fail("irc.client_cert", "give both client_cert and client_key") }
+    if !clientCert.isEmpty && !tls { v.fail("irc.client_cert", "a client certificate needs tls = true") }
     v.positive("irc.flood_interval", floodInterval)
     v.positive("irc.ping_interval", pingInterval)
     v.positive("irc.ping_timeout", pingTimeout)

@@ -409,6 +409,8 @@ public struct IRCConfig: ConfigSection {
   public var saslAccount = ""
   public var caFile = ""
   public var pinSHA256: [String] = []
+  public var clientCert = ""
+  public var clientKey = ""
   public var floodBurst = 4
   public var floodInterval = Duration.seconds(1)
   public var pingInterval = Duration.seconds(90)
@@ -441,6 +443,10 @@ public struct IRCConfig: ConfigSection {
       doc:
         "Hex SHA-256 of the server's public key (SPKI); when set, a matching key is required and replaces CA checks (self-signed servers)."
     ),
+    .init(
+      "client_cert", \.clientCert,
+      doc: "PEM client certificate for TLS; without a password, SASL EXTERNAL logs in with it (CertFP)."),
+    .init("client_key", \.clientKey, doc: "PEM private key of `client_cert` (mode 0600)."),
     .init("flood_burst", \.floodBurst, doc: "Lines sent at once before flood control paces them."),
     .init("flood_interval", \.floodInterval, doc: "Then one line per this interval."),
     .init("ping_interval", \.pingInterval, doc: "Send PING after this long without hearing from the server."),

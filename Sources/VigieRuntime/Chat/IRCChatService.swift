@@ -53,6 +53,10 @@ public final class IRCChatService: Service, Sendable {
       version: "vigie \(VigieVersion.string)")
     configuration.reclaimInterval = .seconds(30)
     configuration.pins = config.pinSHA256.compactMap(CertificatePin.parse)
+    if !config.clientCert.isEmpty && !config.clientKey.isEmpty {
+      configuration.clientCertificate = config.clientCert
+      configuration.clientKey = config.clientKey
+    }
     return configuration
   }
 

@@ -35,6 +35,9 @@ def main():
     parser.add_argument("--account", default="vigie")
     parser.add_argument("--password", default="secret")
     parser.add_argument("--caps", default="sasl server-time account-tag multi-prefix")
+    parser.add_argument("--tls-cert", default=None, help="serve TLS with this PEM certificate...")
+    parser.add_argument("--tls-key", default=None, help="...and key")
+    parser.add_argument("--client-ca", default=None, help="ask for a client certificate signed by this (SASL EXTERNAL)")
     args = parser.parse_args()
     log = open(args.log, "a", encoding="utf-8")
 
@@ -62,7 +65,23 @@ def main():
     listener.listen(4)
     print(f"PORT {listener.getsockname()[1]}", flush=True)
 
+    tls_context = None
+    if args.tls_cert:
+        import ssl
+        tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            tls_context.verify_mode = ssl.CERT_OPTIONAL
+            tls_context.load_verify_locations(cafile=args.client_ca)
+
     def serve(conn):
+        if tls_context is not None:
+            try:
+                conn = tls_context.wrap_socket(conn, server_side=True)
+            except Exception as error:
+                record({"event": "tls-fail", "error": str(error)})
+                conn.close()
+                return
         state["conn"] = conn
         record({"event": "accepted"})
 
@@ -105,7 +124,20 @@ def main():
                     elif sub == "END":
                         cap_open = False
                 elif command == "AUTHENTICATE":
-                    if words[1] == "PLAIN":
+                    if words[1] == "EXTERNAL":
+                        send("AUTHENTICATE +")
+                        sasl = "external"
+                    elif sasl == "external":
+                        certificate = conn.getpeercert(binary_form=True) if tls_context else None
+                        if certificate and words[1] == "+":
+                            send(f":irc.test 900 * * {args.account} :You are now logged in as {args.account}")
+                            send(":irc.test 903 * :SASL authentication successful")
+                            record({"event": "sasl-external-ok"})
+                        else:
+                            send(":irc.test 904 * :SASL authentication failed")
+                            record({"event": "sasl-fail"})
+                        sasl = None
+                    elif words[1] == "PLAIN":
                         send("AUTHENTICATE +")
                         sasl = "wait"
                     elif sasl == "wait":
