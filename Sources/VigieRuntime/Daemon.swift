@@ -47,6 +47,10 @@ public final class Daemon: Sendable {
   private let lights = Mutex<LightsService?>(nil)
   /// `/metrics`, kept across scrapes (counters only grow).
   let metrics = MetricsExporter(version: VigieVersion.string)
+  /// Live chat links, for STATUS and the alert router's SMS fallback.
+  public let chatBoard = ChatBoard()
+  /// Silences, maintenance and open problems (chat commands and the router).
+  public let alertControl: AlertControl
   /// Opened by `run()` before any service starts.
   private let resources = Mutex<Resources?>(nil)
 
@@ -66,6 +70,7 @@ public final class Daemon: Sendable {
     let config = options.apply(to: config)
     self.config = Mutex(config)
     self.logger = logger
+    self.alertControl = AlertControl(path: config.daemon.stateDir + "/alert-control.json")
     let board = ServiceBoard()
     self.board = board
     let daemon = config.daemon
@@ -121,11 +126,29 @@ public final class Daemon: Sendable {
     case .alerts:
       let section = config.alerts
       let smsSection = config.sms
+      let ircSection = config.irc
       let site = config.daemon.name
-      return ServiceSpec(enabled: enabled, fingerprint: fingerprint + config.fingerprint(of: .sms)) {
+      let (control, chat) = (alertControl, chatBoard)
+      return ServiceSpec(
+        enabled: enabled, fingerprint: fingerprint + config.fingerprint(of: .sms) + config.fingerprint(of: .irc)
+      ) {
         AlertRouterService(
-          config: section, sms: smsSection, siteName: site, outbox: resources.outbox, smsStore: resources.smsStore,
-          logger: logger)
+          config: section, sms: smsSection, irc: ircSection, siteName: site, outbox: resources.outbox,
+          smsStore: resources.smsStore, control: control, chat: chat, logger: logger)
+      }
+    case .irc:
+      let section = config.irc
+      let alertsSection = config.alerts
+      let smsSection = config.sms
+      let chat = chatBoard
+      if !enabled { chat.setIRC(nil) }
+      // It reads [alerts] (group window) and [sms] (codes) too; a disabled
+      // client does not restart for them.
+      let shared = enabled ? config.fingerprint(of: .alerts) + config.fingerprint(of: .sms) : ""
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint + shared) {
+        try IRCChatService(
+          config: section, alerts: alertsSection, sms: smsSection, outbox: resources.outbox,
+          smsStore: resources.smsStore, registry: resources.registry, board: chat, logger: logger)
       }
     case .sms:
       let section = config.sms
@@ -137,6 +160,8 @@ public final class Daemon: Sendable {
     case .leds:
       let section = config.leds
       let modemEnabled = config.modem.enabled
+      let alertsEnabled = config.alerts.enabled
+      let alertControl = self.alertControl
       let (board, modemBoard, watchdogBoard) = (self.board, self.modemBoard, self.watchdogBoard)
       return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
         let service = LightsService(
@@ -144,6 +169,8 @@ public final class Daemon: Sendable {
           input: {
             Self.lightsInput(
               modem: modemEnabled ? modemBoard.snapshot : nil, targets: watchdogBoard.snapshot,
+              unacknowledged: alertsEnabled
+                ? alertControl.snapshot.problems.open.values.count { !$0.acknowledged } : nil,
               weakBelow: section.weakSignalBelow)
           },
           problems: { problems in
@@ -191,14 +218,18 @@ public final class Daemon: Sendable {
       })
   }
 
-  /// What the LEDs show. Until alerts can be acknowledged (ACK, issue 5),
-  /// an open alert is a target DOWN or a SIM Vigie cannot unlock.
-  static func lightsInput(modem: ModemSnapshot?, targets: [WatchdogBoard.Row], weakBelow: Int) -> LightsInput {
+  /// What the LEDs show. An open alert is a problem the router holds open
+  /// and nobody acknowledged (`ACK`), or, with the router off, a target
+  /// DOWN; a SIM Vigie cannot unlock counts too.
+  static func lightsInput(
+    modem: ModemSnapshot?, targets: [WatchdogBoard.Row], unacknowledged: Int?, weakBelow: Int
+  ) -> LightsInput {
     let down = targets.count { $0.state == .down }
     let locked = modem?.phase == .locked
     return LightsInput(
       modem: modem.map { ModemLight($0, weakBelow: weakBelow) } ?? .absent, targetsDown: down,
-      targetsUp: targets.count { $0.state == .up }, targetsWatched: targets.count, openAlerts: down + (locked ? 1 : 0),
+      targetsUp: targets.count { $0.state == .up }, targetsWatched: targets.count,
+      openAlerts: (unacknowledged ?? down) + (locked ? 1 : 0),
       activity: (modem?.smsReceived ?? 0) + (modem?.smsSent ?? 0))
   }
 
@@ -320,6 +351,7 @@ public final class Daemon: Sendable {
     var details: [String] = []
     if config.modem.enabled { details.append(modemBoard.snapshot.summary) }
     if config.watchdog.enabled, let targets = watchdogBoard.summary { details.append(targets) }
+    if config.irc.enabled, let chat = chatBoard.summary { details.append(chat) }
     details.append("IP " + HostInfo.addressSummary())
     details.append(HostInfo.diskSummary(at: config.daemon.stateDir))
     return StatusReport(
@@ -471,6 +503,89 @@ public final class Daemon: Sendable {
       (
         CommandSpec("IP", summary: "The addresses of this box.", privilege: .read),
         { _ in HostInfo.addressSummary() }
+      ),
+      (
+        CommandSpec(
+          "ALERTS", summary: "Open problems, silences and maintenance.", privilege: .read),
+        { [alertControl] _ in
+          let state = alertControl.snapshot
+          let now = Int(Date().timeIntervalSince1970)
+          var lines: [String] = []
+          for problem in state.problems.list {
+            lines.append(
+              "\(problem.alert.text) (for \(StatusReport.formatDuration(now - problem.since))"
+                + (problem.acknowledged ? ", acknowledged)" : ")"))
+          }
+          if lines.isEmpty { lines.append("No open problem.") }
+          if state.silences.inMaintenance(now: now), let until = state.silences.maintenanceUntil {
+            lines.append("Maintenance for \(StatusReport.formatDuration(until - now)) more.")
+          }
+          for (name, until) in state.silences.silences.sorted(by: { $0.key < $1.key }) where until > now {
+            lines.append("\(name) silenced for \(StatusReport.formatDuration(until - now)) more.")
+          }
+          return lines.joined(separator: "\n")
+        }
+      ),
+      (
+        CommandSpec(
+          "ACK", arguments: [.required("alert")],
+          summary: "Acknowledge an open problem (a target name or key): no more repeats.", privilege: .operate),
+        { [alertControl] invocation in
+          let name = invocation[argument: "alert"]!
+          let done = alertControl.update { $0.problems.acknowledge(name) }
+          guard !done.isEmpty else {
+            throw CommandError(.failed, "No open problem matches '\(CommandGrammar.printable(name))'. See ALERTS.")
+          }
+          return "Acknowledged: " + done.joined(separator: ", ") + "."
+        }
+      ),
+      (
+        CommandSpec(
+          "SILENCE", arguments: [.required("target"), .required("duration")],
+          summary: "Hold back alerts about a target (or key pattern) for a while, e.g. SILENCE nas 2h; 0 lifts it.",
+          privilege: .operate),
+        { [alertControl] invocation in
+          let target = invocation[argument: "target"]!
+          let text = invocation[argument: "duration"]!
+          guard let duration = Duration(configText: text.lowercased()), duration <= .seconds(30 * 86_400) else {
+            throw CommandError(
+              .usage, "'\(CommandGrammar.printable(text))' is not a duration up to 30d (e.g. 30m, 2h).")
+          }
+          let now = Int(Date().timeIntervalSince1970)
+          let seconds = Int(duration.components.seconds)
+          alertControl.update { state in
+            state.silences.silences[target] = seconds > 0 ? now + seconds : nil
+          }
+          return seconds > 0
+            ? "Alerts about \(target) silenced for \(StatusReport.formatDuration(seconds))."
+            : "Silence on \(target) lifted."
+        }
+      ),
+      (
+        CommandSpec(
+          "MAINTENANCE", arguments: [.required("on|off"), .optional("duration")],
+          summary: "Maintenance: only critical alerts go out (default 1h, at most 7d).", privilege: .operate),
+        { [alertControl] invocation in
+          let word = invocation[argument: "on|off"]!.lowercased()
+          let now = Int(Date().timeIntervalSince1970)
+          switch word {
+          case "off":
+            alertControl.update { $0.silences.maintenanceUntil = nil }
+            return "Maintenance off: alerts go out again."
+          case "on":
+            let text = invocation[argument: "duration"] ?? "1h"
+            guard let duration = Duration(configText: text.lowercased()), duration > .zero,
+              duration <= .seconds(7 * 86_400)
+            else {
+              throw CommandError(.usage, "'\(CommandGrammar.printable(text))' is not a duration up to 7d (e.g. 2h).")
+            }
+            let seconds = Int(duration.components.seconds)
+            alertControl.update { $0.silences.maintenanceUntil = now + seconds }
+            return "Maintenance on for \(StatusReport.formatDuration(seconds)): only critical alerts go out."
+          default:
+            throw CommandError(.usage, "Say MAINTENANCE on [duration] or MAINTENANCE off.")
+          }
+        }
       ),
       (
         CommandSpec(

@@ -13,6 +13,10 @@
 //       leases and retry delays, then exits 0; dead letters stay.
 //   vigie-test-helper outbox-report --db DIR
 //       Prints a JSON report of the database (see `TortureReport`).
+//   vigie-test-helper raise-alert --db DIR --key KEY [--severity S] [--text T] [--age SECONDS] [--count N]
+//       Queues N alerts (KEY-1..KEY-N when N > 1) in the `alerts` queue of the
+//       state store in DIR, as the watchdog does, raised AGE seconds ago.
+//       The daemon may be running: SQLite WAL lets both write.
 //   vigie-test-helper udev-watch [--device auto|PATH] [--settle-ms N]
 //       Prints the serial ports, the modem port chosen, hotplug events and
 //       presence changes as JSON lines until stdin closes (UdevWatch.swift).
@@ -205,12 +209,34 @@ func report(_ arguments: [String]) async throws {
   FileHandle.standardOutput.write(try encoder.encode(report))
 }
 
+func raiseAlert(_ arguments: [String]) async throws {
+  let store = try StateStore.open(
+    at: try option("--db", in: arguments), migrations: ModemStore.migrations + SMSStore.migrations)
+  defer { try? store.close() }
+  let outbox = Outbox(store: store)
+  let key = try option("--key", in: arguments)
+  let severity = (try? option("--severity", in: arguments)) ?? "warning"
+  let text = (try? option("--text", in: arguments)) ?? key
+  let age = Int((try? option("--age", in: arguments)) ?? "0") ?? 0
+  let count = Int((try? option("--count", in: arguments)) ?? "1") ?? 1
+  let at = Int(Date().timeIntervalSince1970) - age
+  for n in 1...max(1, count) {
+    let suffix = count > 1 ? "-\(n)" : ""
+    let payload = try JSONSerialization.data(
+      withJSONObject: ["key": key + suffix, "severity": severity, "text": text + suffix, "at": at],
+      options: [.sortedKeys])
+    _ = try await outbox.enqueue(queue: ModemStore.alertQueue, key: "\(key)\(suffix)@test", payload: payload)
+  }
+  print("queued \(count)")
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
   switch arguments.first {
   case "outbox-torture": try await torture(arguments)
   case "outbox-drain": try await drain(arguments)
   case "outbox-report": try await report(arguments)
+  case "raise-alert": try await raiseAlert(arguments)
   case "udev-watch": try await UdevWatch.run(arguments)
   default:
     throw Failure(

@@ -343,6 +343,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     #expect(
       headings == [
         "### [[sms.allow]]", "### [[watchdog.target]]", "### [[irc.allow]]", "### [[xmpp.allow]]",
+        "### [[alerts.route]]",
         "### [leds.patterns]",
       ])
   }
@@ -361,6 +362,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     ("## [xmpp]", XMPPConfig.fields.map(\.name)),
     ("### [[xmpp.allow]]", ChatPrincipal.fields.map(\.name)),
     ("## [alerts]", AlertsConfig.fields.map(\.name)),
+    ("### [[alerts.route]]", AlertRoute.fields.map(\.name)),
     ("## [leds]", LEDsConfig.fields.map(\.name)),
     ("### [leds.patterns]", LEDPatternsConfig.fields.map(\.name)),
     ("## [status]", StatusConfig.fields.map(\.name)),
@@ -391,7 +393,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     "| `shutdown_timeout` | duration | `\"5s\"` | How long services get to stop on SIGTERM before the daemon exits anyway. |",
     "| `max_upload_size` | size | `\"4G\"` | Largest single upload. |",
     "| `port` | integer | `6697` | IRC server port. |",
-    "| `channels` | array of strings | `[]` | Channels to join and send alerts to. |",
+    "| `channels` | array of strings | `[]` | Channels to join and send alerts to; `\"#chan key\"` joins with a channel key. |",
     "| `probe` | string | `\"icmp\"` | `icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`. |",
     "| `interval` | duration | `\"0s\"` | Probe interval; 0 means `[watchdog] interval`. |",
     "| `target` | array of tables | `[]` | Targets to watch (`[[watchdog.target]]`). See `[[watchdog.target]]` below. |",

@@ -384,7 +384,7 @@ func target(
       ])
   }
 
-  @Test(arguments: ["general", "#a b", "#a,b", "#bell\u{7}", "", "@ops"])
+  @Test(arguments: ["general", "#a b c", "#a,b", "#bell\u{7}", "", "@ops"])
   func badChannels(channel: String) {
     #expect(
       problems { $0.irc.channels = ["#ok", channel] } == [

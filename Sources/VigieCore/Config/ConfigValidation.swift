@@ -259,10 +259,26 @@ extension IRCConfig {
     {
       v.fail("irc.nick", "\"\(ConfigNode.abbreviate(nick))\" is not a valid IRC nickname")
     }
-    for (index, channel) in channels.enumerated()
-    where !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { " ,\u{7}".contains($0) }) {
-      v.fail("irc.channels[\(index + 1)]", "\"\(ConfigNode.abbreviate(channel))\" is not a channel name (#name)")
+    for (index, entry) in channels.enumerated() {
+      let words = entry.split(separator: " ", omittingEmptySubsequences: true)
+      let channel = words.first.map(String.init) ?? ""
+      guard
+        !(channel.hasPrefix("#") || channel.hasPrefix("&")) || channel.contains(where: { ",\u{7}".contains($0) })
+          || words.count > 2
+      else { continue }
+      v.fail("irc.channels[\(index + 1)]", "\"\(ConfigNode.abbreviate(entry))\" is not a channel name (#name)")
     }
+    if floodBurst < 1 { v.fail("irc.flood_burst", "must be at least 1") }
+    for (index, pin) in pinSHA256.enumerated() where CertificatePin.parse(pin) == nil {
+      v.fail("irc.pin_sha256[\(index + 1)]", "\"\(ConfigNode.abbreviate(pin))\" is not a SHA-256 in hex (64 digits)")
+    }
+    if !pinSHA256.isEmpty && !tls { v.fail("irc.pin_sha256", "pins need tls = true") }
+    if clientCert.isEmpty != clientKey.isEmpty { v.fail("irc.client_cert", "give both client_cert and client_key") }
+    if !clientCert.isEmpty && !tls { v.fail("irc.client_cert", "a client certificate needs tls = true") }
+    v.positive("irc.flood_interval", floodInterval)
+    v.positive("irc.ping_interval", pingInterval)
+    v.positive("irc.ping_timeout", pingTimeout)
+    if reconnectMax < .seconds(1) { v.fail("irc.reconnect_max", "must be at least 1s") }
     for (index, who) in allow.enumerated() {
       let path = "irc.allow[\(index + 1)]"
       if who.account.isEmpty == who.hostmask.isEmpty { v.fail(path, "give exactly one of 'account' or 'hostmask'") }
@@ -301,6 +317,14 @@ extension AlertsConfig {
     for (index, number) in smsNumbers.enumerated() { v.phone("alerts.sms_numbers[\(index + 1)]", number) }
     v.timeWindow("alerts.quiet_hours", quietHours)
     v.positive("alerts.repeat_interval", repeatInterval)
+    for (index, route) in route.enumerated() {
+      let path = "alerts.route[\(index + 1)]"
+      if route.events.isEmpty { v.fail(path + ".events", "must name at least one alert pattern (\"*\" for all)") }
+      for (n, number) in route.sms.enumerated() { v.phone(path + ".sms[\(n + 1)]", number) }
+      if route.irc.isEmpty && route.xmpp.isEmpty && route.sms.isEmpty {
+        v.fail(path, "sends nowhere: give irc, xmpp or sms destinations")
+      }
+    }
   }
 }
 

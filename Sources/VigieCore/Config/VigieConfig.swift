@@ -404,6 +404,18 @@ public struct IRCConfig: ConfigSection {
   public var channels: [String] = []
   public var commandPrefix = "!"
   public var allow: [ChatPrincipal] = []
+  public var user = "vigie"
+  public var realname = "Vigie monitoring"
+  public var saslAccount = ""
+  public var caFile = ""
+  public var pinSHA256: [String] = []
+  public var clientCert = ""
+  public var clientKey = ""
+  public var floodBurst = 4
+  public var floodInterval = Duration.seconds(1)
+  public var pingInterval = Duration.seconds(90)
+  public var pingTimeout = Duration.seconds(60)
+  public var reconnectMax = Duration.seconds(300)
   public init() {}
   public static let fields: [ConfigField<IRCConfig>] = [
     .init("enabled", \.enabled, doc: "Connect to IRC."),
@@ -413,10 +425,33 @@ public struct IRCConfig: ConfigSection {
     .init("nick", \.nick, doc: "Nickname."),
     .init("password", \.password, doc: "SASL PLAIN password. Prefer `password_file`.", secret: true),
     .init("password_file", \.passwordFile, doc: "File holding the SASL password (mode 0600)."),
-    .init("channels", \.channels, doc: "Channels to join and send alerts to."),
+    .init(
+      "channels", \.channels,
+      doc: "Channels to join and send alerts to; `\"#chan key\"` joins with a channel key."),
     .init("command_prefix", \.commandPrefix, doc: "Prefix of commands in channels (`!status`)."),
     .init(
       "allow", tables: \.allow, doc: "Who may command (`[[irc.allow]]` with `account` or `hostmask`, and `level`)."),
+    .init("user", \.user, doc: "User name sent at registration (USER)."),
+    .init("realname", \.realname, doc: "Real name sent at registration."),
+    .init(
+      "sasl_account", \.saslAccount,
+      doc: "SASL PLAIN account name; empty means `nick`. SASL runs when a password is set."),
+    .init(
+      "ca_file", \.caFile, doc: "PEM file of the CAs trusted for the server certificate; empty means the system's."),
+    .init(
+      "pin_sha256", \.pinSHA256,
+      doc:
+        "Hex SHA-256 of the server's public key (SPKI); when set, a matching key is required and replaces CA checks (self-signed servers)."
+    ),
+    .init(
+      "client_cert", \.clientCert,
+      doc: "PEM client certificate for TLS; without a password, SASL EXTERNAL logs in with it (CertFP)."),
+    .init("client_key", \.clientKey, doc: "PEM private key of `client_cert` (mode 0600)."),
+    .init("flood_burst", \.floodBurst, doc: "Lines sent at once before flood control paces them."),
+    .init("flood_interval", \.floodInterval, doc: "Then one line per this interval."),
+    .init("ping_interval", \.pingInterval, doc: "Send PING after this long without hearing from the server."),
+    .init("ping_timeout", \.pingTimeout, doc: "Reconnect when the server does not answer a PING within this."),
+    .init("reconnect_max", \.reconnectMax, doc: "Longest wait between reconnection attempts (backoff with jitter)."),
   ]
 }
 
@@ -453,6 +488,7 @@ public struct AlertsConfig: ConfigSection {
   public var smsFallbackAfter = Duration.seconds(15 * 60)
   public var smsNumbers: [String] = []
   public var quietHours = ""
+  public var route: [AlertRoute] = []
   public init() {}
   public static let fields: [ConfigField<AlertsConfig>] = [
     .init("enabled", \.enabled, doc: "Route alerts (otherwise they are only logged)."),
@@ -461,7 +497,13 @@ public struct AlertsConfig: ConfigSection {
     .init(
       "sms_fallback_after", \.smsFallbackAfter, doc: "Send alerts by SMS when chat has been unreachable this long."),
     .init("sms_numbers", \.smsNumbers, doc: "Phone numbers that receive SMS alerts."),
-    .init("quiet_hours", \.quietHours, doc: "`HH:MM-HH:MM`: only critical alerts are sent in this window."),
+    .init(
+      "quiet_hours", \.quietHours,
+      doc: "`HH:MM-HH:MM`: only critical alerts are sent in this window; the others wait for its end."),
+    .init(
+      "route", tables: \.route,
+      doc: "Routing rules (`[[alerts.route]]`); without any, chat gets every alert and `sms_numbers` the critical ones."
+    ),
   ]
 }
 

@@ -522,6 +522,18 @@ public struct Outbox: Sendable {
     }
   }
 
+  /// Items of `queue` not delivered yet (pending or leased), oldest first;
+  /// a read, nothing is claimed (the alert router looks at what chat still
+  /// owes to decide on SMS fallback).
+  public func undelivered(queue: String, limit: Int = 100) async throws -> [OutboxItem] {
+    try await read("listing outbox queue '\(queue)'") { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM outbox WHERE queue = ? AND state IN ('pending', 'leased') ORDER BY id LIMIT ?",
+        arguments: [queue, limit]
+      ).map { try self.item($0, now: self.now().millis) }
+    }
+  }
+
   /// Counts of every queue that has items.
   public func counts() async throws -> [String: OutboxCounts] {
     try await read("counting outbox items") { db in
