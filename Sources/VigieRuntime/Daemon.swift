@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import VigieCore
+import VigieFileDrop
 import VigieModem
 import VigieWatchdog
 
@@ -34,7 +35,7 @@ public final class Daemon: Sendable {
   public let board: ServiceBoard
   private let config: Mutex<VigieConfig>
   private let started = ContinuousClock.now
-  private let logger: Logger
+  let logger: Logger
   private let slots: [(name: String, service: SupervisedService<ContinuousClock>)]
   private let registry: Mutex<CommandRegistry?> = Mutex(nil)
   /// Live modem state, for STATUS and `vigie modem`.
@@ -42,13 +43,14 @@ public final class Daemon: Sendable {
   /// Live watchdog targets, for STATUS.
   public let watchdogBoard = WatchdogBoard()
   /// Opened by `run()` before any service starts.
-  private let resources = Mutex<Resources?>(nil)
+  let resources = Mutex<Resources?>(nil)
 
   struct Resources: Sendable {
     let store: StateStore
     let outbox: Outbox
     let modemStore: ModemStore
     let smsStore: SMSStore
+    let shareStore: ShareStore
     let registry: CommandRegistry
   }
 
@@ -125,6 +127,11 @@ public final class Daemon: Sendable {
           configuration: try SMSGatewayConfiguration(section), store: resources.smsStore,
           registry: resources.registry, logger: logger)
       }
+    case .filedrop:
+      let section = config.filedrop
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
+        FileDropService(settings: try FileDropSettings(section), shares: resources.shareStore, logger: logger)
+      }
     default:
       return .missing(enabled: enabled, fingerprint: fingerprint)
     }
@@ -143,7 +150,8 @@ public final class Daemon: Sendable {
     defer { close(lock) }
     try ControlServer.prepare(path: config.daemon.controlSocketPath)
     let store = try StateStore.open(
-      at: config.daemon.stateDir, migrations: ModemStore.migrations + SMSStore.migrations, logger: logger)
+      at: config.daemon.stateDir, migrations: ModemStore.migrations + SMSStore.migrations + ShareStore.migrations,
+      logger: logger)
     defer { try? store.close() }
     let integrity = try await store.integrityCheck()
     if !integrity.isOK {
@@ -157,7 +165,7 @@ public final class Daemon: Sendable {
     resources.withLock {
       $0 = Resources(
         store: store, outbox: outbox, modemStore: ModemStore(store: store, outbox: outbox),
-        smsStore: SMSStore(store: store, outbox: outbox), registry: registry)
+        smsStore: SMSStore(store: store, outbox: outbox), shareStore: ShareStore(store: store), registry: registry)
     }
     for (name, slot) in slots {
       if let subsystem = Subsystem(rawValue: name) { slot.update(spec(for: subsystem, config: config)) }
@@ -331,6 +339,8 @@ public final class Daemon: Sendable {
       } catch {
         return ControlProtocol.Response(ok: false, text: "cannot read the inbox: \(error)")
       }
+    case .share, .shareList, .shareRevoke:
+      return await shareOperation(request, principal: principal)
     default:
       return ControlProtocol.Response(ok: false, text: "\(request.op.rawValue) is not available in this build")
     }
@@ -386,6 +396,22 @@ public final class Daemon: Sendable {
             text += " (read \(StatusReport.formatDuration(Int(Date().timeIntervalSince1970) - lastSeen)) ago)"
           }
           return text
+        }
+      ),
+      (
+        CommandSpec(
+          "SHARE", arguments: [.required("path"), .optional("count")],
+          summary: "A download link to a file of the file drop (count: downloads allowed, default 1).",
+          privilege: .operate),
+        { [weak self] invocation in
+          guard let self else { return "stopping" }
+          let countText = invocation[argument: "count"]
+          guard let count = countText.map({ Int($0) }) ?? 1, (1...1000).contains(count) else {
+            throw CommandError(.usage, "The count must be a number from 1 to 1000.")
+          }
+          let created = try await createShare(
+            path: invocation[argument: "path"]!, count: count, expires: nil, by: "\(invocation.principal)")
+          return created.url
         }
       ),
       (

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import VigieCore
+import VigieFileDrop
 import VigieRuntime
 import VigieWatchdog
 
@@ -16,7 +17,9 @@ struct Vigie: AsyncParsableCommand {
       as SMS and chat. The configuration is /etc/vigie/vigie.toml: check it with 'vigie config check'.
       """,
     version: VigieVersion.string,
-    subcommands: [Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, Config.self, Version.self]
+    subcommands: [
+      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Share.self, Probe.self, Config.self, Version.self,
+    ]
   )
 }
 
@@ -208,6 +211,46 @@ struct SMS: AsyncParsableCommand {
     func run() async throws {
       print(try send(.init(op: .smsInbox), socketOptions: socketOptions).text)
     }
+  }
+}
+
+struct Share: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Make a download link to a file of the file drop, shown as a URL and a QR code.",
+    discussion: """
+      The link is a random token; it allows --count completed downloads (unlimited when not given)
+      until --expires, and survives restarts. 'vigie share --list' lists the links, 'vigie share
+      --revoke TOKEN' ends one.
+      """)
+  @OptionGroup var socketOptions: SocketOptions
+  @Argument(help: "The file, relative to [filedrop] root.") var path: String?
+  @Option(help: "Completed downloads allowed.") var count: Int?
+  @Option(help: "Lifetime, e.g. 30m, 1h, 2d.") var expires: String?
+  @Flag(help: "List the share links.") var list = false
+  @Option(help: ArgumentHelp("Revoke a link.", valueName: "token")) var revoke: String?
+  @Flag(help: "Print the URL only, without the QR code.") var noQR = false
+
+  func validate() throws {
+    if !list && revoke == nil && path == nil { throw ValidationError("give a file to share, --list or --revoke") }
+    if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+  }
+
+  func run() async throws {
+    let request: ControlProtocol.Request
+    if list {
+      request = .init(op: .shareList)
+    } else if let revoke {
+      request = .init(op: .shareRevoke, text: revoke)
+    } else {
+      request = .init(op: .share, text: path, count: count, expires: expires)
+    }
+    let response = try send(request, socketOptions: socketOptions)
+    guard response.ok else {
+      FileHandle.standardError.write(Data("vigie: \(response.text)\n".utf8))
+      throw ExitCode.failure
+    }
+    print(response.text)
+    if request.op == .share, !noQR, let qr = TerminalQR.render(response.text) { print(qr) }
   }
 }
 

@@ -140,6 +140,7 @@ extension FileDropConfig {
     v.listen("filedrop.listen", listen)
     v.absolutePath("filedrop.root", root)
     if maxUploadSize.bytes <= 0 { v.fail("filedrop.max_upload_size", "must be larger than 0") }
+    if !(1...1024).contains(maxTransfers) { v.fail("filedrop.max_transfers", "must be between 1 and 1024") }
   }
 }
 

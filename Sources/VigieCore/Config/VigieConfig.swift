@@ -286,6 +286,7 @@ public struct FileDropConfig: ConfigSection {
   public var freeSpaceReserve = ByteSize.mib(200)
   public var clash = ClashPolicy.rename
   public var publicRead = true
+  public var maxTransfers = 8
   public init() {}
   public static let fields: [ConfigField<FileDropConfig>] = [
     .init("enabled", \.enabled, doc: "Serve the LAN file drop."),
@@ -297,6 +298,9 @@ public struct FileDropConfig: ConfigSection {
       "clash", \.clash,
       doc: "What an upload does when the name exists: `rename` to `name (1).ext`, `overwrite`, or `refuse`."),
     .init("public_read", \.publicRead, doc: "Allow listing and downloads without a password."),
+    .init(
+      "max_transfers", \.maxTransfers,
+      doc: "Downloads and uploads in progress at once; more get 503 with `Retry-After`."),
   ]
 }
 

@@ -1,0 +1,21 @@
+// CFileDropSys: the Linux system calls the file drop needs that Swift cannot
+// call directly (variadic syscall(), GNU-only declarations).
+
+#ifndef VIGIE_FILEDROP_SYS_H
+#define VIGIE_FILEDROP_SYS_H
+
+
+
+/// openat2(dirfd, path, {flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS}):
+/// the kernel refuses (EXDEV) any resolution that leaves dirfd, through "..",
+/// an absolute path or a symbolic link. Returns the descriptor, or -1 with
+/// errno (ENOSYS when the kernel has no openat2, before Linux 5.6).
+int vigie_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode);
+
+/// renameat2(..., RENAME_NOREPLACE): fails with EEXIST instead of replacing.
+int vigie_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/// O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
+int vigie_o_path(void);
+
+#endif
