@@ -109,6 +109,17 @@ final class ArchiveWriter {
   }
 
   func run() {
+    // libarchive converts names through the thread's locale: UTF-8 names
+    // need a UTF-8 locale (the daemon may run under C/POSIX), set for this
+    // thread only.
+    let utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil)
+    if let utf8 { uselocale(utf8) }
+    defer {
+      if let utf8 {
+        uselocale(locale_t(bitPattern: -1))  // LC_GLOBAL_LOCALE
+        freelocale(utf8)
+      }
+    }
     guard let archive = archive_write_new() else {
       handoff.finish(DropError.system("archive_write_new", ENOMEM))
       return
@@ -118,7 +129,7 @@ final class ArchiveWriter {
     switch format {
     case .zip:
       archive_write_set_format_zip(archive)
-      archive_write_set_options(archive, "zip:compression=store")
+      archive_write_set_options(archive, "zip:compression=store,zip:hdrcharset=UTF-8")
     case .tar:
       archive_write_set_format_pax_restricted(archive)
     case .tarGz:
