@@ -6,13 +6,13 @@ import VigieCore
 /// CDN. Every file name goes through `FileNames.htmlEscape` or into a URL
 /// through `DropPath.percentEncode`.
 enum DropPage {
-  static func render(path: DropPath, entries: [DropEntry]) -> String {
+  static func render(path: DropPath, entries: [DropEntry]?) -> String {
     let title = FileNames.htmlEscape(path.isRoot ? "/" : path.description + "/")
     var rows = ""
     if !path.isRoot {
       rows += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n"
     }
-    for entry in entries {
+    for entry in entries ?? [] {
       let href = DropPath.percentEncode(entry.name) + (entry.isDirectory ? "/" : "")
       let label = FileNames.htmlEscape(entry.name) + (entry.isDirectory ? "/" : "")
       let size = entry.isDirectory ? "" : formatSize(entry.size)
@@ -39,6 +39,7 @@ enum DropPage {
       </div>
       <ul id="progress"></ul>
       </form>
+      \(entries == nil ? "<p id=\"dropbox\">This is a drop box: files can be left here, not seen.</p>" : "")
       <table id="listing">
       <thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>
       <tbody>

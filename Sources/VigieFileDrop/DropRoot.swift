@@ -1,7 +1,13 @@
 import CArchive
 import CFileDropSys
+import Foundation
 import Glibc
+import NIOCore
 import VigieCore
+
+// The C structs (stat, sockaddr_in) are owned by whichever C module first
+// included their headers: Foundation, Glibc, CArchive and NIOCore are all
+// imported so that member visibility holds whatever that module is.
 
 /// O_PATH (from C: Swift's Glibc does not export it).
 let O_PATH = vigie_o_path()

@@ -1,5 +1,6 @@
 import CArchive
 import CFileDropSys
+import Foundation
 import Glibc
 import HTTPTypes
 import Hummingbird
@@ -18,6 +19,8 @@ public struct FileDropSettings: Sendable {
   public var freeSpaceReserve: Int64
   public var clash: ClashPolicy
   public var publicRead: Bool
+  public var publicDrop: Bool
+  public var users: [DropUser]
   public var maxTransfers: Int
   /// False forces the realpath fallback instead of openat2 (tests).
   public var useOpenat2 = true
@@ -32,6 +35,8 @@ public struct FileDropSettings: Sendable {
     freeSpaceReserve = Int64(config.freeSpaceReserve.bytes)
     clash = config.clash
     publicRead = config.publicRead
+    publicDrop = config.publicDrop
+    users = config.user
     maxTransfers = config.maxTransfers
   }
 }
@@ -75,7 +80,9 @@ public struct FileDropService: Service {
     let useOpenat2 = settings.useOpenat2 && getenv("VIGIE_FILEDROP_NO_OPENAT2") == nil
     let root = try DropRoot(path: settings.root, useOpenat2: useOpenat2)
     let responder = FileDropResponder(
-      root: root, settings: settings, gate: TransferGate(limit: settings.maxTransfers), shares: shares, logger: logger)
+      root: root, settings: settings, gate: TransferGate(limit: settings.maxTransfers), shares: shares,
+      access: AccessControl(publicRead: settings.publicRead, publicDrop: settings.publicDrop, users: settings.users),
+      logger: logger)
     let logger = self.logger
     let onListening = self.onListening
     let root_ = root.realPath
@@ -157,6 +164,7 @@ struct FileDropResponder: HTTPResponder {
   let settings: FileDropSettings
   let gate: TransferGate
   let shares: (any ShareLinkStore)?
+  let access: AccessControl
   let logger: Logger
   /// The first component of share URLs: `/~s/<token>/<name>`.
   static let sharePrefix = FileDropShareURL.prefix
@@ -195,15 +203,26 @@ struct FileDropResponder: HTTPResponder {
       }
       return try await share(path, request: request, parameters: parameters, context: context)
     }
+    let authorization = request.headers[.authorization]
     switch request.method {
     case .get, .head:
-      guard settings.publicRead else { return Self.text(.forbidden, "Listing and downloads are disabled.\n") }
+      let decision = access.decide(.read, authorization: authorization)
+      guard case .allowed = decision else {
+        // A drop box: people who may only upload get the page, without the listing.
+        if case .allowed = access.decide(.drop, authorization: authorization), rawPath.hasSuffix("/"),
+          parameters["format"] != "json"
+        {
+          return Self.page(path, entries: nil)
+        }
+        return Self.refusal(decision)
+      }
       return try await get(
         path, directorySlash: rawPath.hasSuffix("/"), request: request, parameters: parameters, context: context)
-    case .put:
-      return await put(path, request: request, context: context)
-    case .post:
-      return await post(path, request: request, context: context)
+    case .put, .post:
+      let decision = access.decide(.drop, authorization: authorization)
+      guard case .allowed = decision else { return Self.refusal(decision) }
+      return request.method == .put
+        ? await put(path, request: request, context: context) : await post(path, request: request, context: context)
     default:
       var response = Self.text(.methodNotAllowed, "Method not allowed.\n")
       response.headers[.allow] = "GET, HEAD, PUT, POST"
@@ -449,11 +468,30 @@ struct FileDropResponder: HTTPResponder {
         "{\"path\":\(FileNames.jsonString(path.isRoot ? "/" : path.description + "/")),\"entries\":[\(items.joined(separator: ","))]}\n"
       return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
     }
+    return Self.page(path, entries: entries)
+  }
+
+  /// The HTML page; `entries` nil for a drop box (no listing).
+  static func page(_ path: DropPath, entries: [DropEntry]?) -> Response {
+    var headers = HTTPFields()
+    headers[.cacheControl] = "no-store"
+    headers[.xContentTypeOptions] = "nosniff"
     headers[.contentType] = "text/html; charset=utf-8"
     headers[.contentSecurityPolicy] =
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     let html = DropPage.render(path: path, entries: entries)
     return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+  }
+
+  static func refusal(_ decision: AccessControl.Decision) -> Response {
+    switch decision {
+    case .forbidden:
+      return text(.forbidden, "Your account may not do this.\n")
+    default:
+      var response = text(.unauthorized, "Log in to do this.\n")
+      response.headers[.wwwAuthenticate] = "Basic realm=\"vigie file drop\", charset=\"UTF-8\""
+      return response
+    }
   }
 
   // MARK: Uploads

@@ -1,6 +1,8 @@
 import CArchive
 import CFileDropSys
+import Foundation
 import Glibc
+import NIOCore
 import VigieCore
 
 /// Share URLs are `/~s/<token>/<name>`; a real top-level folder `~s` is hidden by them.
@@ -37,49 +39,14 @@ public enum LANAddress {
   }
 
   static func sourceAddress(towards destination: String) -> String? {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var target = sockaddr_in()
-    target.sin_family = sa_family_t(AF_INET)
-    target.sin_port = UInt16(80).bigEndian
-    guard inet_pton(AF_INET, destination, &target.sin_addr) == 1 else { return nil }
-    let connected = withUnsafePointer(to: &target) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-      }
-    }
-    guard connected else { return nil }
-    var local = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &local) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
-    }
-    guard named else { return nil }
-    return text(local.sin_addr)
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard vigie_udp_source_address(destination, &buffer, UInt(buffer.count)) == 0 else { return nil }
+    return String(cString: buffer)
   }
 
   static func interfaceAddress() -> String? {
-    var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return nil }
-    defer { freeifaddrs(list) }
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
-    while let entry = cursor {
-      defer { cursor = entry.pointee.ifa_next }
-      guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-        entry.pointee.ifa_flags & UInt32(IFF_UP) != 0,
-        entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0
-      else { continue }
-      let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-      if let text = text(ipv4), !text.hasPrefix("127.") { return text }
-    }
-    return nil
-  }
-
-  static func text(_ address: in_addr) -> String? {
-    var address = address
-    var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-    guard inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard vigie_first_lan_address(&buffer, UInt(buffer.count)) == 0 else { return nil }
     return String(cString: buffer)
   }
 

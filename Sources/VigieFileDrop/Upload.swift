@@ -1,6 +1,7 @@
 import CArchive
 import CFileDropSys
 import Crypto
+import Foundation
 import Glibc
 import NIOCore
 import NIOPosix

@@ -18,7 +18,8 @@ struct Vigie: AsyncParsableCommand {
       """,
     version: VigieVersion.string,
     subcommands: [
-      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Share.self, Probe.self, Config.self, Version.self,
+      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Share.self, DropPassword.self, Probe.self, Config.self,
+      Version.self,
     ]
   )
 }
@@ -251,6 +252,24 @@ struct Share: AsyncParsableCommand {
     }
     print(response.text)
     if request.op == .share, !noQR, let qr = TerminalQR.render(response.text) { print(qr) }
+  }
+}
+
+struct DropPassword: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "drop-password",
+    abstract: "Hash a file drop password for [[filedrop.user]] password_hash (reads it from standard input).")
+  @Option(help: "PBKDF2 iterations.") var iterations = Passwords.defaultIterations
+
+  func validate() throws {
+    if !(1000...10_000_000).contains(iterations) { throw ValidationError("--iterations must be 1000 to 10000000") }
+  }
+
+  func run() throws {
+    guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+      throw ValidationError("give the password on standard input")
+    }
+    print(Passwords.hash(password, iterations: iterations).text)
   }
 }
 

@@ -459,3 +459,80 @@ struct FileDropShareTests {
     #expect(try restarted.cli("share", "--revoke", "nonexistent").status != 0)
   }
 }
+
+@Suite("file drop access control", .serialized)
+struct FileDropAccessTests {
+  static func hash(_ password: String) throws -> String {
+    let output = try runProcess(
+      "/bin/sh", ["-c", "printf '%s\\n' '\(password)' | '\(Products.path("vigie"))' drop-password --iterations 2000"])
+    #expect(output.status == 0, "\(output)")
+    return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  @Test("roles read, drop and admin with hashed passwords; a drop box hides the listing")
+  func roles() throws {
+    let reader = try Self.hash("r-secret")
+    #expect(reader.hasPrefix("pbkdf2-sha256$2000$"))
+    let dropper = try Self.hash("d-secret")
+    let admin = try Self.hash("a-secret")
+    let drop = try DropFixture(
+      extra: """
+        public_read = false
+        public_drop = false
+        [[filedrop.user]]
+        name = "reader"
+        password_hash = "\(reader)"
+        role = "read"
+        [[filedrop.user]]
+        name = "dropper"
+        password_hash = "\(dropper)"
+        role = "drop"
+        [[filedrop.user]]
+        name = "boss"
+        password_hash = "\(admin)"
+        role = "admin"
+        """)
+    try drop.write("secret.txt", Data("classified".utf8))
+    let file = drop.base + "/secret.txt"
+    let anonymous = try drop.headers(file)
+    #expect(anonymous.status == 401)
+    #expect(anonymous.headers["www-authenticate"]?.hasPrefix("Basic realm=") == true)
+    #expect(try drop.request("-u", "reader:wrong", file).status == 401)
+    #expect(try drop.request("-u", "nobody:r-secret", file).status == 401)
+    #expect(try drop.request("-u", "reader:r-secret", file) == (200, "classified"))
+    #expect(try drop.request("-u", "boss:a-secret", file) == (200, "classified"))
+    // The drop role uploads but cannot read or list.
+    #expect(try drop.request("-u", "dropper:d-secret", file).status == 403)
+    let page = try drop.request("-u", "dropper:d-secret", drop.base + "/")
+    #expect(page.status == 200)
+    #expect(page.body.contains("drop box") && !page.body.contains("secret.txt"))
+    #expect(try drop.request("-u", "dropper:d-secret", drop.base + "/?format=json").status == 403)
+    try Data("x".utf8).write(to: URL(fileURLWithPath: drop.daemon.directory + "/x.txt"))
+    let upload = drop.daemon.directory + "/x.txt"
+    #expect(try drop.request("-u", "dropper:d-secret", "-T", upload, drop.base + "/in/x.txt").status == 201)
+    #expect(try drop.request("-u", "reader:r-secret", "-T", upload, drop.base + "/in/y.txt").status == 403)
+    #expect(try drop.request("-T", upload, drop.base + "/in/z.txt").status == 401)
+    #expect(try drop.request("-u", "boss:a-secret", "-T", upload, drop.base + "/in/w.txt").status == 201)
+    #expect(drop.names("in") == ["w.txt", "x.txt"])
+    // Share links work without an account.
+    let share = try drop.daemon.cli("share", "secret.txt", "--no-qr")
+    let url = share.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(try drop.request("-L", url) == (200, "classified"))
+  }
+
+  @Test("a bad password hash is a configuration error")
+  func badHash() throws {
+    let output = try vigie(
+      "config", "check",
+      try {
+        let path = NSTemporaryDirectory() + "vigie-badhash-\(getpid()).toml"
+        try "[filedrop]\n[[filedrop.user]]\nname = \"a\"\npassword_hash = \"plain\"\n".write(
+          toFile: path, atomically: true, encoding: .utf8)
+        return path
+      }())
+    #expect(output.status != 0)
+    #expect(
+      (output.stdout + output.stderr).contains(
+        "filedrop.user[1].password_hash: expected pbkdf2-sha256$ITERATIONS$SALT$HASH"))
+  }
+}

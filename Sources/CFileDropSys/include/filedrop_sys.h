@@ -15,6 +15,15 @@ int vigie_openat_beneath(int dirfd, const char *path, int flags, unsigned int mo
 /// renameat2(..., RENAME_NOREPLACE): fails with EEXIST instead of replacing.
 int vigie_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
+/// The IPv4 source address the kernel picks to reach `destination` (a UDP
+/// socket is connected, nothing is sent), written to `out` (at least 16
+/// bytes). Returns 0, or -1 with errno.
+int vigie_udp_source_address(const char *destination, char *out, unsigned long outlen);
+
+/// The first IPv4 address of an interface that is up and not loopback,
+/// written to `out`. Returns 0, or -1 when there is none.
+int vigie_first_lan_address(char *out, unsigned long outlen);
+
 /// O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
 int vigie_o_path(void);
 
