@@ -122,6 +122,13 @@ public struct DropRoot: Sendable {
     return text
   }
 
+  /// Whether `path` is a regular file inside the root (symbolic links
+  /// followed while they stay inside).
+  public func isRegularFile(_ path: DropPath) -> Bool {
+    guard let handle = try? open(path, flags: O_PATH), let info = try? handle.stat() else { return false }
+    return info.st_mode & S_IFMT == S_IFREG
+  }
+
   /// Free bytes for unprivileged users on the root's file system.
   public func freeBytes() -> Int64? {
     var info = statvfs()

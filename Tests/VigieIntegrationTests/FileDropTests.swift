@@ -544,7 +544,9 @@ struct FileDropPageTests {
 
   @Test("headless Chromium uploads a file through the page; it arrives intact; a screenshot is saved")
   func pageUpload() throws {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
     guard chromium != nil, try runProcess("/usr/bin/env", ["python3", "-c", "import websocket"]).status == 0 else {
       print("skipped: needs Debian's chromium and PyPI's websocket-client (scripts/test installs both)")
       return

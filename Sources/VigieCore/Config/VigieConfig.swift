@@ -331,7 +331,7 @@ public struct FileDropConfig: ConfigSection {
     .init(
       "max_transfers", \.maxTransfers,
       doc: "Downloads and uploads in progress at once; more get 503 with `Retry-After`."),
-    .init("user", tables: \.user, doc: "Accounts for what the public may not do."),
+    .init("user", tables: \.user, doc: "Accounts for what the public may not do (`[[filedrop.user]]`)."),
   ]
 }
 

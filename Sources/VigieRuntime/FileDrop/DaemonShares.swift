@@ -28,16 +28,11 @@ extension Daemon {
     case .success: throw CommandError(.usage, "Name a file of the drop, e.g. docs/report.pdf.")
     case .failure(let error): throw CommandError(.usage, "Bad path '\(CommandGrammar.printable(text))': \(error).")
     }
-    do {
-      let root = try DropRoot(path: config.root)
-      let handle = try root.open(path, flags: DropRoot.pathFlag)
-      guard try handle.stat().st_mode & S_IFMT == S_IFREG else {
-        throw CommandError(.failed, "\(path) is not a file (folders cannot be shared yet).")
-      }
-    } catch let error as CommandError {
-      throw error
-    } catch {
-      throw CommandError(.failed, "No file \(path) in the drop.")
+    guard let root = try? DropRoot(path: config.root) else {
+      throw CommandError(.failed, "The drop folder \(config.root) cannot be opened.")
+    }
+    guard root.isRegularFile(path) else {
+      throw CommandError(.failed, "No file \(path) in the drop (folders cannot be shared yet).")
     }
     let link = try await store.create(path: path, maxDownloads: count, expiresIn: expires)
     guard case .success(let listen) = ListenAddress.parse(config.listen) else {
