@@ -79,6 +79,7 @@ public struct FileDropService: Service {
     // VIGIE_FILEDROP_NO_OPENAT2 forces the realpath fallback (its tests).
     let useOpenat2 = settings.useOpenat2 && getenv("VIGIE_FILEDROP_NO_OPENAT2") == nil
     let root = try DropRoot(path: settings.root, useOpenat2: useOpenat2)
+    FileDropResponder.sweepSessions(root: root)
     let responder = FileDropResponder(
       root: root, settings: settings, gate: TransferGate(limit: settings.maxTransfers), shares: shares,
       access: AccessControl(publicRead: settings.publicRead, publicDrop: settings.publicDrop, users: settings.users),
@@ -204,6 +205,11 @@ struct FileDropResponder: HTTPResponder {
       return try await share(path, request: request, parameters: parameters, context: context)
     }
     let authorization = request.headers[.authorization]
+    if path.components.first == Self.uploadsPrefix {
+      let decision = access.decide(.drop, authorization: authorization)
+      guard case .allowed = decision else { return Self.refusal(decision) }
+      return await resumable(path, request: request, context: context)
+    }
     switch request.method {
     case .get, .head:
       let decision = access.decide(.read, authorization: authorization)

@@ -138,6 +138,22 @@ final class Upload {
     let syncResult = (try? await NIOThreadPool.singleton.runIfActive { fsync(fd) == 0 ? 0 : errno }) ?? EIO
     if syncResult == ENOSPC || syncResult == EDQUOT { throw .insufficientStorage }
     if syncResult != 0 { throw .system("fsync", syncResult) }
+    let finalName = try await Self.place(
+      from: folder, tempName, to: folder, name: name, clash: clash, onRenamed: { self.finished = true })
+    let digest = hasher.finalize().map { byte in
+      let hex = String(byte, radix: 16)
+      return byte < 16 ? "0" + hex : hex
+    }.joined()
+    let path = (try? folderPath.appending(finalName).get()) ?? folderPath
+    return StoredFile(path: path, size: written, sha256: digest)
+  }
+
+  /// Renames `tempName` in `source` to `name` in `folder` under the clash
+  /// policy, then syncs the folder. Returns the name used.
+  static func place(
+    from source: Descriptor, _ tempName: String, to folder: Descriptor, name: String, clash: ClashPolicy,
+    onRenamed: () -> Void
+  ) async throws(UploadError) -> String {
     var finalName = name
     switch clash {
     case .overwrite:
@@ -146,35 +162,30 @@ final class Upload {
       if fstatat(folder.fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT != S_IFREG {
         throw .exists(name)
       }
-      guard renameat(folder.fd, tempName, folder.fd, name) == 0 else { throw .system("rename", errno) }
+      guard renameat(source.fd, tempName, folder.fd, name) == 0 else { throw .system("rename", errno) }
     case .refuse:
-      guard vigie_renameNoReplace(folder.fd, tempName, name) else {
+      guard vigie_renameat_noreplace(source.fd, tempName, folder.fd, name) == 0 else {
         if errno == EEXIST { throw .exists(name) }
         throw .system("rename", errno)
       }
     case .rename:
       var n = 0
       while true {
-        if vigie_renameNoReplace(folder.fd, tempName, finalName) { break }
+        if vigie_renameat_noreplace(source.fd, tempName, folder.fd, finalName) == 0 { break }
         guard errno == EEXIST else { throw .system("rename", errno) }
         n += 1
         guard n <= 9999 else { throw .exists(name) }
         finalName = FileNames.alternative(name, n)
       }
     }
-    finished = true
+    onRenamed()
     // The rename is durable once the folder is synced.
     let folderFD = openat(folder.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if folderFD >= 0 {
       _ = try? await NIOThreadPool.singleton.runIfActive { fsync(folderFD) }
       close(folderFD)
     }
-    let digest = hasher.finalize().map { byte in
-      let hex = String(byte, radix: 16)
-      return byte < 16 ? "0" + hex : hex
-    }.joined()
-    let path = (try? folderPath.appending(finalName).get()) ?? folderPath
-    return StoredFile(path: path, size: written, sha256: digest)
+    return finalName
   }
 
   /// Removes the temp file (after a failure or a cancelled request).

@@ -61,6 +61,10 @@ final class DropFixture {
 
   /// Response headers (lowercased names) of a request, and the status.
   func headers(_ arguments: String...) throws -> (status: Int, headers: [String: String]) {
+    try headers(arguments)
+  }
+
+  func headers(_ arguments: [String]) throws -> (status: Int, headers: [String: String]) {
     let output = try curl(["-o", "/dev/null", "-D", "-"] + arguments)
     var headers: [String: String] = [:]
     var status = -1
@@ -392,6 +396,71 @@ struct FileDropTests {
     print("file drop RSS while streaming 384 MB as tar: \(before) KiB before, \(peak) KiB peak")
     // KiB: growth under 40 MB while 384 MB went through.
     #expect(peak - before < 40_000, "RSS went from \(before) KiB to \(peak) KiB")
+  }
+
+  @Test("resumable uploads (tus 1.0 core + creation): cut, HEAD, resume, complete with SHA-256")
+  func resumableUpload() throws {
+    let drop = try DropFixture()
+    let source = drop.daemon.directory + "/source.bin"
+    let data = randomData(3_000_000)
+    try data.write(to: URL(fileURLWithPath: source))
+    let tus = ["-H", "Tus-Resumable: 1.0.0"]
+    let name = Data("in/resumed é.bin".utf8).base64EncodedString()
+    let created = try drop.curl(
+      [
+        "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", "Upload-Length: 3000000", "-H",
+        "Upload-Metadata: filename \(name)",
+      ] + tus + [drop.base + "/~u/"])
+    #expect(created.stdout.hasPrefix("HTTP/1.1 201"), "\(created)")
+    let location = try #require(
+      created.stdout.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("location: ") }?.dropFirst(10))
+    let url = drop.base + location
+    // Without Tus-Resumable: 412.
+    #expect(try drop.headers("-I", url).status == 412)
+    // First part: 1 MB, sent as a complete PATCH.
+    let first = drop.daemon.directory + "/first.bin"
+    try data.prefix(1_000_000).write(to: URL(fileURLWithPath: first))
+    let patch = ["-X", "PATCH", "-H", "Content-Type: application/offset+octet-stream"] + tus
+    let one = try drop.curl(
+      ["-D", "-", "-o", "/dev/null", "--data-binary", "@" + first, "-H", "Upload-Offset: 0"] + patch + [url])
+    #expect(one.stdout.hasPrefix("HTTP/1.1 204"), "\(one)")
+    #expect(one.stdout.contains("Upload-Offset: 1000000"))
+    // A wrong offset is refused.
+    #expect(try drop.headers(["--data-binary", "@" + first, "-H", "Upload-Offset: 5"] + patch + [url]).status == 409)
+    // Second PATCH cut off by the client mid-way (rate-limited, time-limited).
+    let rest = drop.daemon.directory + "/rest.bin"
+    try data.suffix(from: 1_000_000).write(to: URL(fileURLWithPath: rest))
+    _ = try drop.curl(
+      [
+        "-H", "Expect:", "--limit-rate", "500K", "--max-time", "1", "--data-binary", "@" + rest, "-H",
+        "Upload-Offset: 1000000",
+      ] + patch
+        + [url])
+    usleep(500_000)
+    let head = try drop.headers(["-I"] + tus + [url])
+    #expect(head.status == 200)
+    #expect(head.headers["upload-length"] == "3000000")
+    let offset = try #require(head.headers["upload-offset"].flatMap { Int($0) })
+    #expect(offset > 1_000_000 && offset < 3_000_000, "offset \(offset)")
+    #expect(!FileManager.default.fileExists(atPath: drop.root + "/in/resumed é.bin"))
+    // Resume from the server's offset.
+    let remaining = drop.daemon.directory + "/remaining.bin"
+    try data.suffix(from: offset).write(to: URL(fileURLWithPath: remaining))
+    let done = try drop.curl(
+      ["-D", "-", "-o", "/dev/null", "--data-binary", "@" + remaining, "-H", "Upload-Offset: \(offset)"] + patch + [url]
+    )
+    #expect(done.stdout.hasPrefix("HTTP/1.1 204"), "\(done)")
+    #expect(done.stdout.contains("Vigie-Path: /in/resumed%20%C3%A9.bin"))
+    #expect(done.stdout.contains("Vigie-Sha256: \(try sha256Hex(source))"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: drop.root + "/in/resumed é.bin")) == data)
+    #expect(drop.names().filter { !$0.hasPrefix(".") } == ["in"])
+    #expect(try drop.headers(["-I"] + tus + [url]).status == 404)
+    // Creation checks the cap and the name.
+    let bad = Data("../x".utf8).base64EncodedString()
+    #expect(
+      try drop.headers(
+        ["-X", "POST", "-H", "Upload-Length: 10", "-H", "Upload-Metadata: filename \(bad)"] + tus + [drop.base + "/~u/"]
+      ).status == 400)
   }
 
   @Test("a full disk: 507, cleanup, and no partial file under its final name")
