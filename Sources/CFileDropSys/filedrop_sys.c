@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <malloc.h>
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -71,3 +72,5 @@ int vigie_first_lan_address(char *out, unsigned long outlen) {
   freeifaddrs(list);
   return found;
 }
+
+int vigie_set_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }

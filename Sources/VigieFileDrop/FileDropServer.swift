@@ -80,6 +80,11 @@ public struct FileDropService: Service {
     let useOpenat2 = settings.useOpenat2 && getenv("VIGIE_FILEDROP_NO_OPENAT2") == nil
     let root = try DropRoot(path: settings.root, useOpenat2: useOpenat2)
     FileDropResponder.sweepSessions(root: root)
+    // Transfer buffers (128-256 KiB) are allocated on one thread and freed on
+    // another. glibc raises its mmap threshold after such frees and then
+    // keeps the memory in per-thread arenas, so RSS grew by tens of MB after
+    // big transfers. A fixed threshold keeps them mmapped: freed at once.
+    _ = vigie_set_mmap_threshold(128 * 1024)
     let responder = FileDropResponder(
       root: root, settings: settings, gate: TransferGate(limit: settings.maxTransfers), shares: shares,
       access: AccessControl(publicRead: settings.publicRead, publicDrop: settings.publicDrop, users: settings.users),

@@ -24,6 +24,10 @@ int vigie_udp_source_address(const char *destination, char *out, unsigned long o
 /// written to `out`. Returns 0, or -1 when there is none.
 int vigie_first_lan_address(char *out, unsigned long outlen);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes): a fixed threshold (glibc otherwise
+/// raises it after large frees). Returns mallopt's result (1 on success).
+int vigie_set_mmap_threshold(int bytes);
+
 /// O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
 int vigie_o_path(void);
 
