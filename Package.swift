@@ -31,6 +31,7 @@ let package = Package(
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // MARK: C libraries (system, through pkg-config; shims in shim.h)
@@ -43,6 +44,9 @@ let package = Package(
     cLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
     cLibrary("CQREncode", pkgConfig: "libqrencode", apt: "libqrencode-dev"),
     cLibrary("CXML2", pkgConfig: "libxml-2.0", apt: "libxml2-dev"),
+
+    /// openat2 and renameat2 for the file drop (syscall() is variadic).
+    .target(name: "CFileDropSys"),
 
     // MARK: Pure logic
     .target(name: "VigieCore", swiftSettings: swiftSettings),
@@ -76,7 +80,14 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(
       name: "VigieFileDrop",
-      dependencies: ["VigieCore", "CArchive", "CQREncode", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "VigieCore", "CArchive", "CQREncode", "CFileDropSys", .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
       swiftSettings: swiftSettings),
     .target(
       name: "VigieLights",
@@ -102,6 +113,7 @@ let package = Package(
         "VigieCore",
         "VigieModem", "VigieWatchdog", "VigieChat", "VigieDrive", "VigieFileDrop", "VigieLights",
         "VigieStatus", .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -117,7 +129,7 @@ let package = Package(
     .executableTarget(
       name: "vigie",
       dependencies: [
-        "VigieCore", "VigieRuntime", "VigieWatchdog",
+        "VigieCore", "VigieRuntime", "VigieWatchdog", "VigieFileDrop",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -1,1 +1,1 @@
-// VigieFileDrop: see docs/architecture.md. The service is not implemented yet.
+// VigieFileDrop: the LAN file drop (FileDropServer.swift); see docs/filedrop.md.

@@ -1,9 +1,11 @@
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import VigieCore
+import VigieFileDrop
 import VigieLights
 import VigieModem
 import VigieStatus
@@ -36,7 +38,7 @@ public final class Daemon: Sendable {
   public let board: ServiceBoard
   private let config: Mutex<VigieConfig>
   private let started = ContinuousClock.now
-  private let logger: Logger
+  let logger: Logger
   private let slots: [(name: String, service: SupervisedService<ContinuousClock>)]
   private let registry: Mutex<CommandRegistry?> = Mutex(nil)
   /// Live modem state, for STATUS and `vigie modem`.
@@ -52,13 +54,14 @@ public final class Daemon: Sendable {
   /// Silences, maintenance and open problems (chat commands and the router).
   public let alertControl: AlertControl
   /// Opened by `run()` before any service starts.
-  private let resources = Mutex<Resources?>(nil)
+  let resources = Mutex<Resources?>(nil)
 
   struct Resources: Sendable {
     let store: StateStore
     let outbox: Outbox
     let modemStore: ModemStore
     let smsStore: SMSStore
+    let shareStore: ShareStore
     let registry: CommandRegistry
   }
 
@@ -183,9 +186,15 @@ public final class Daemon: Sendable {
     case .status:
       let section = config.status
       guard case .success(let address) = ListenAddress.parse(section.listen) else {
-        // Empty `listen`: the page belongs on the file drop's server, which
-        // this build does not have yet.
-        return .missing(enabled: enabled, fingerprint: fingerprint)
+        // Empty `listen`: the file drop's server serves the page under
+        // /~status/ (see `.filedrop`); this slot only says where it is.
+        let board = self.board
+        let where_: ServiceState =
+          config.filedrop.enabled
+          ? .running : .degraded("no server: set [status] listen, or enable [filedrop] (it serves /~status/)")
+        return ServiceSpec(enabled: enabled, fingerprint: fingerprint + config.fingerprint(of: .filedrop)) {
+          PlaceholderService { board.set("status", where_) }
+        }
       }
       return ServiceSpec(enabled: enabled, fingerprint: fingerprint) {
         let password = section.adminPasswordFile.isEmpty ? nil : try SecretFile.read(section.adminPasswordFile)
@@ -194,10 +203,31 @@ public final class Daemon: Sendable {
           listen: address, provider: self.statusProvider(), access: StatusAccess(adminPassword: password),
           metrics: section.metrics, logger: logger)
       }
+    case .filedrop:
+      let section = config.filedrop
+      let status = config.status
+      let servesStatus = status.enabled && status.listen.isEmpty
+      return ServiceSpec(enabled: enabled, fingerprint: fingerprint + config.fingerprint(of: .status)) {
+        var mounted: FileDropService.MountedResponder?
+        if servesStatus {
+          let password = status.adminPasswordFile.isEmpty ? nil : try SecretFile.read(status.adminPasswordFile)
+          let router = Router(context: DropContext.self)
+          // The daemon lives as long as the process: a strong reference is fine.
+          addStatusRoutes(
+            to: router, prefix: Self.statusPrefix + "/", provider: self.statusProvider(),
+            access: StatusAccess(adminPassword: password), metrics: status.metrics)
+          mounted = .init(prefix: Self.statusPrefix, responder: router.buildResponder())
+        }
+        return FileDropService(
+          settings: try FileDropSettings(section), shares: resources.shareStore, mounted: mounted, logger: logger)
+      }
     default:
       return .missing(enabled: enabled, fingerprint: fingerprint)
     }
   }
+
+  /// Where the file drop's server serves the status page.
+  static let statusPrefix = "/~status"
 
   /// The status page's view of the daemon.
   func statusProvider() -> StatusProvider {
@@ -246,7 +276,8 @@ public final class Daemon: Sendable {
     defer { close(lock) }
     try ControlServer.prepare(path: config.daemon.controlSocketPath)
     let store = try StateStore.open(
-      at: config.daemon.stateDir, migrations: ModemStore.migrations + SMSStore.migrations, logger: logger)
+      at: config.daemon.stateDir, migrations: ModemStore.migrations + SMSStore.migrations + ShareStore.migrations,
+      logger: logger)
     defer { try? store.close() }
     let integrity = try await store.integrityCheck()
     if !integrity.isOK {
@@ -260,7 +291,7 @@ public final class Daemon: Sendable {
     resources.withLock {
       $0 = Resources(
         store: store, outbox: outbox, modemStore: ModemStore(store: store, outbox: outbox),
-        smsStore: SMSStore(store: store, outbox: outbox), registry: registry)
+        smsStore: SMSStore(store: store, outbox: outbox), shareStore: ShareStore(store: store), registry: registry)
     }
     for (name, slot) in slots {
       if let subsystem = Subsystem(rawValue: name) { slot.update(spec(for: subsystem, config: config)) }
@@ -443,6 +474,8 @@ public final class Daemon: Sendable {
       if lit.isEmpty { return ControlProtocol.Response(ok: false, text: "no LED is configured or working") }
       return ControlProtocol.Response(
         ok: true, text: "Lit in turn: \(lit.joined(separator: ", ")); then all blinked fast.")
+    case .share, .shareList, .shareRevoke:
+      return await shareOperation(request, principal: principal)
     default:
       return ControlProtocol.Response(ok: false, text: "\(request.op.rawValue) is not available in this build")
     }
@@ -498,6 +531,22 @@ public final class Daemon: Sendable {
             text += " (read \(StatusReport.formatDuration(Int(Date().timeIntervalSince1970) - lastSeen)) ago)"
           }
           return text
+        }
+      ),
+      (
+        CommandSpec(
+          "SHARE", arguments: [.required("path"), .optional("count")],
+          summary: "A download link to a file of the file drop (count: downloads allowed, default 1).",
+          privilege: .operate),
+        { [weak self] invocation in
+          guard let self else { return "stopping" }
+          let countText = invocation[argument: "count"]
+          guard let count = countText.map({ Int($0) }) ?? 1, (1...1000).contains(count) else {
+            throw CommandError(.usage, "The count must be a number from 1 to 1000.")
+          }
+          let created = try await createShare(
+            path: invocation[argument: "path"]!, count: count, expires: nil, by: "\(invocation.principal)")
+          return created.url
         }
       ),
       (

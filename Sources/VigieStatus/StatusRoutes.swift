@@ -73,16 +73,16 @@ public func addStatusRoutes<Context: RequestContext>(
   let page = base.isEmpty ? "/" : base + "/"
   let actionPath = page + "action"
 
+  // The router matches `/~status` and `/~status/` alike; the page's links are
+  // relative, so the form without the slash is sent to the one with it.
   router.get(RouterPath(page)) { request, _ -> Response in
+    if !request.uri.path.hasSuffix("/") {
+      return Response(status: .movedPermanently, headers: [.location: page])
+    }
     let admin =
       access.isAdmin(request.headers[.authorization])
       ? StatusPageHTML.Admin(csrfToken: access.csrfToken, actionPath: "action") : nil
     return html(StatusPageHTML.render(await provider.model(), admin: admin))
-  }
-  if !base.isEmpty {
-    router.get(RouterPath(base)) { _, _ -> Response in
-      Response(status: .movedPermanently, headers: [.location: page])
-    }
   }
   router.get(RouterPath(page + "api/status")) { _, _ -> Response in
     let encoder = JSONEncoder()

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import VigieCore
+import VigieFileDrop
 import VigieLights
 import VigieRuntime
 import VigieWatchdog
@@ -19,7 +20,8 @@ struct Vigie: AsyncParsableCommand {
       """,
     version: VigieVersion.string,
     subcommands: [
-      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, LEDs.self, Config.self, Version.self,
+      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Share.self, DropPassword.self, Probe.self, LEDs.self,
+      Config.self, Version.self,
     ]
   )
 }
@@ -212,6 +214,64 @@ struct SMS: AsyncParsableCommand {
     func run() async throws {
       print(try send(.init(op: .smsInbox), socketOptions: socketOptions).text)
     }
+  }
+}
+
+struct Share: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Make a download link to a file of the file drop, shown as a URL and a QR code.",
+    discussion: """
+      The link is a random token; it allows --count completed downloads (unlimited when not given)
+      until --expires, and survives restarts. 'vigie share --list' lists the links, 'vigie share
+      --revoke TOKEN' ends one.
+      """)
+  @OptionGroup var socketOptions: SocketOptions
+  @Argument(help: "The file, relative to [filedrop] root.") var path: String?
+  @Option(help: "Completed downloads allowed.") var count: Int?
+  @Option(help: "Lifetime, e.g. 30m, 1h, 2d.") var expires: String?
+  @Flag(help: "List the share links.") var list = false
+  @Option(help: ArgumentHelp("Revoke a link.", valueName: "token")) var revoke: String?
+  @Flag(help: "Print the URL only, without the QR code.") var noQR = false
+
+  func validate() throws {
+    if !list && revoke == nil && path == nil { throw ValidationError("give a file to share, --list or --revoke") }
+    if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+  }
+
+  func run() async throws {
+    let request: ControlProtocol.Request
+    if list {
+      request = .init(op: .shareList)
+    } else if let revoke {
+      request = .init(op: .shareRevoke, text: revoke)
+    } else {
+      request = .init(op: .share, text: path, count: count, expires: expires)
+    }
+    let response = try send(request, socketOptions: socketOptions)
+    guard response.ok else {
+      FileHandle.standardError.write(Data("vigie: \(response.text)\n".utf8))
+      throw ExitCode.failure
+    }
+    print(response.text)
+    if request.op == .share, !noQR, let qr = TerminalQR.render(response.text) { print(qr) }
+  }
+}
+
+struct DropPassword: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "drop-password",
+    abstract: "Hash a file drop password for [[filedrop.user]] password_hash (reads it from standard input).")
+  @Option(help: "PBKDF2 iterations.") var iterations = Passwords.defaultIterations
+
+  func validate() throws {
+    if !(1000...10_000_000).contains(iterations) { throw ValidationError("--iterations must be 1000 to 10000000") }
+  }
+
+  func run() throws {
+    guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+      throw ValidationError("give the password on standard input")
+    }
+    print(Passwords.hash(password, iterations: iterations).text)
   }
 }
 

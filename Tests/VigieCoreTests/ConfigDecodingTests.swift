@@ -342,9 +342,8 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     let headings = Self.reference.split(separator: "\n").filter { $0.hasPrefix("### ") }
     #expect(
       headings == [
-        "### [[sms.allow]]", "### [[watchdog.target]]", "### [[irc.allow]]", "### [[xmpp.allow]]",
-        "### [[alerts.route]]",
-        "### [leds.patterns]",
+        "### [[sms.allow]]", "### [[filedrop.user]]", "### [[watchdog.target]]", "### [[irc.allow]]",
+        "### [[xmpp.allow]]", "### [[alerts.route]]", "### [leds.patterns]",
       ])
   }
 
@@ -354,6 +353,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     ("## [sms]", SMSConfig.fields.map(\.name)),
     ("### [[sms.allow]]", SMSSender.fields.map(\.name)),
     ("## [filedrop]", FileDropConfig.fields.map(\.name)),
+    ("### [[filedrop.user]]", DropUser.fields.map(\.name)),
     ("## [drive]", DriveConfig.fields.map(\.name)),
     ("## [watchdog]", WatchdogConfig.fields.map(\.name)),
     ("### [[watchdog.target]]", WatchTarget.fields.map(\.name)),

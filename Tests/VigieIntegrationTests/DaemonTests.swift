@@ -13,7 +13,7 @@ struct DaemonTests {
     #expect(output.stdout.hasPrefix("test-site: vigie "))
     for (service, state) in [
       ("store", "running"), ("control", "running"), ("modem", "disabled"), ("sms", "disabled"), ("drive", "disabled"),
-      ("watchdog", "running"), ("filedrop", "not-implemented"),
+      ("watchdog", "running"), ("filedrop", "disabled"),
     ] {
       #expect(
         output.stdout.range(of: "\n\(service) +\(state) ", options: .regularExpression) != nil,

@@ -14,12 +14,6 @@ struct StatusPageTests {
   static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("artifacts").path
 
-  static func freePort() throws -> Int {
-    let probe = try WatchdogTests.listen(port: 0)
-    close(probe.fd)
-    return probe.port
-  }
-
   static func curl(_ arguments: String...) throws -> CommandOutput {
     try runProcess("/usr/bin/curl", ["-sS", "--max-time", "20", "-w", "\n%{http_code}"] + arguments)
   }
@@ -133,6 +127,22 @@ struct StatusPageTests {
     #expect(restart.stdout.hasSuffix("200"))
     #expect(restart.stdout.contains("RESTART watchdog: Restarting watchdog."))
     #expect(daemon.waitForLog("status page action command=\"RESTART watchdog\""), "the action is logged")
+  }
+
+  @Test("with [status] listen empty, the file drop's server serves the page under /~status/")
+  func onTheFileDrop() throws {
+    let drop = try DropFixture()
+    let page = try drop.request(drop.base + "/~status/")
+    #expect(page.status == 200)
+    #expect(page.body.contains("<h1>test-site</h1>"))
+    #expect(try drop.request(drop.base + "/~status").status == 301)
+    let metrics = try drop.request(drop.base + "/~status/metrics")
+    #expect(metrics.status == 200 && metrics.body.contains("vigie_build_info"))
+    #expect(try drop.request(drop.base + "/~status/api/status").body.contains("\"site\":\"test-site\""))
+    let status = try drop.daemon.cli("status").stdout
+    #expect(
+      status.contains("status    running")
+        || status.range(of: #"status\s+running"#, options: .regularExpression) != nil, "\(status)")
   }
 
   @Test(

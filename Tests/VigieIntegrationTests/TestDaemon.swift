@@ -101,17 +101,19 @@ final class TestDaemon {
   var removeDirectory = true
 
   static func config(directory: String, daemonExtra: String = "", modem: String, sections: String) -> String {
-    """
-    [daemon]
-    name = "test-site"
-    state_dir = "\(directory)/state"
-    runtime_dir = "\(directory)/run"
-    \(daemonExtra)
+    // The file drop listens on a port: off unless the test configures it.
+    let sections = sections.contains("[filedrop]") ? sections : sections + "\n[filedrop]\nenabled = false\n"
+    return """
+      [daemon]
+      name = "test-site"
+      state_dir = "\(directory)/state"
+      runtime_dir = "\(directory)/run"
+      \(daemonExtra)
 
-    \(modem)
+      \(modem)
 
-    \(sections)
-    """
+      \(sections)
+      """
   }
 
   /// Rewrites the configuration file (for reload tests).

@@ -51,11 +51,12 @@ ensure_swift() {
 }
 
 # ensure_pip_packages NAME...: installs the PyPI packages python3 cannot import.
+# MODULE:PACKAGE when the import name differs (websocket:websocket-client).
 ensure_pip_packages() {
   local missing=()
   local name
   for name in "$@"; do
-    python3 -c "import $name" 2>/dev/null || missing+=("$name")
+    python3 -c "import ${name%%:*}" 2>/dev/null || missing+=("${name#*:}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing missing PyPI packages: ${missing[*]}"

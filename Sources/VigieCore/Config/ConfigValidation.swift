@@ -141,6 +141,17 @@ extension FileDropConfig {
     v.listen("filedrop.listen", listen)
     v.absolutePath("filedrop.root", root)
     if maxUploadSize.bytes <= 0 { v.fail("filedrop.max_upload_size", "must be larger than 0") }
+    if !(1...1024).contains(maxTransfers) { v.fail("filedrop.max_transfers", "must be between 1 and 1024") }
+    var seen: Set<String> = []
+    for (index, user) in user.enumerated() {
+      let path = "filedrop.user[\(index + 1)]"
+      if user.name.isEmpty || user.name.contains(":") {
+        v.fail(path + ".name", "every user needs a name without ':'")
+      } else if !seen.insert(user.name).inserted {
+        v.fail(path + ".name", "'\(user.name)' is listed twice")
+      }
+      if case .failure(let why) = PasswordHash.parse(user.passwordHash) { v.fail(path + ".password_hash", why) }
+    }
   }
 }
 

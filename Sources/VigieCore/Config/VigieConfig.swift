@@ -81,6 +81,7 @@ public struct VigieConfig: ConfigSection {
     case .irc: "\u{1}" + irc.password
     case .xmpp: "\u{1}" + xmpp.password
     case .drive: "\u{1}" + drive.clientSecret
+    case .filedrop: "\u{1}" + filedrop.user.map(\.passwordHash).joined(separator: "\u{1}")
     default: ""
     }
   }
@@ -278,6 +279,32 @@ public enum ClashPolicy: String, ConfigEnum {
   case rename, overwrite, refuse
 }
 
+/// What a file drop user may do.
+public enum DropRole: String, ConfigEnum {
+  /// List folders and download.
+  case read
+  /// Upload only, without listing: a drop box.
+  case drop
+  /// Everything: list, download, upload.
+  case admin
+}
+
+/// One file drop account, `[[filedrop.user]]`.
+public struct DropUser: ConfigSection {
+  public var name = ""
+  public var passwordHash = ""
+  public var role = DropRole.read
+  public init() {}
+  public static let fields: [ConfigField<DropUser>] = [
+    .init("name", \.name, doc: "User name (HTTP Basic authentication)."),
+    .init(
+      "password_hash", \.passwordHash,
+      doc: "`pbkdf2-sha256$ITERATIONS$SALT$HASH` as printed by `vigie drop-password`; never the password itself.",
+      secret: true),
+    .init("role", \.role, doc: "`read` (list and download), `drop` (upload only) or `admin` (both)."),
+  ]
+}
+
 public struct FileDropConfig: ConfigSection {
   public var enabled = true
   public var listen = "0.0.0.0:8080"
@@ -286,6 +313,9 @@ public struct FileDropConfig: ConfigSection {
   public var freeSpaceReserve = ByteSize.mib(200)
   public var clash = ClashPolicy.rename
   public var publicRead = true
+  public var publicDrop = true
+  public var maxTransfers = 8
+  public var user: [DropUser] = []
   public init() {}
   public static let fields: [ConfigField<FileDropConfig>] = [
     .init("enabled", \.enabled, doc: "Serve the LAN file drop."),
@@ -297,6 +327,11 @@ public struct FileDropConfig: ConfigSection {
       "clash", \.clash,
       doc: "What an upload does when the name exists: `rename` to `name (1).ext`, `overwrite`, or `refuse`."),
     .init("public_read", \.publicRead, doc: "Allow listing and downloads without a password."),
+    .init("public_drop", \.publicDrop, doc: "Allow uploads without a password."),
+    .init(
+      "max_transfers", \.maxTransfers,
+      doc: "Downloads and uploads in progress at once; more get 503 with `Retry-After`."),
+    .init("user", tables: \.user, doc: "Accounts for what the public may not do (`[[filedrop.user]]`)."),
   ]
 }
 

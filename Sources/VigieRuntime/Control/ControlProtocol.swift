@@ -22,15 +22,27 @@ public enum ControlProtocol {
       case smsInbox = "sms-inbox"
       /// Light every LED in turn (`vigie leds test`).
       case ledsTest = "leds-test"
+      /// Create a file drop share link: `text` is the path, `count`, `expires`.
+      case share
+      /// List the share links.
+      case shareList = "share-list"
+      /// Revoke the share link `text`.
+      case shareRevoke = "share-revoke"
     }
     public var op: Operation
     public var text: String?
     public var to: String?
+    /// `share`: how many completed downloads the link allows.
+    public var count: Int?
+    /// `share`: how long the link lives, e.g. `1h`.
+    public var expires: String?
 
-    public init(op: Operation, text: String? = nil, to: String? = nil) {
+    public init(op: Operation, text: String? = nil, to: String? = nil, count: Int? = nil, expires: String? = nil) {
       self.op = op
       self.text = text
       self.to = to
+      self.count = count
+      self.expires = expires
     }
   }
 
