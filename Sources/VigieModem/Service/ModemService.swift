@@ -179,8 +179,11 @@ public final class ModemService: Service, Sendable {
     var nextSMS = ContinuousClock.now
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       let now = ContinuousClock.now
-      if now >= nextHealth {
+      // A reading asked for (SIGNAL, `vigie modem`) comes before the rest.
+      let demanded = board.pendingPollRequest()
+      if now >= nextHealth || demanded != nil {
         try await pollHealth(session, simID: simID)
+        if let demanded { board.pollServed(demanded) }
         onHealthy()
         nextHealth = now.advanced(by: configuration.pollInterval)
       }
@@ -190,7 +193,10 @@ public final class ModemService: Service, Sendable {
         nextSMS = now.advanced(by: configuration.smsPollInterval)
       }
       try await sendPending(session)
-      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+      // One second between rounds, cut short when a reading is asked for.
+      for _ in 0..<10 where board.pendingPollRequest() == nil {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
+      }
     }
   }
 
@@ -309,9 +315,14 @@ public final class ModemService: Service, Sendable {
   }
 
   /// Sends what the SMS outbox holds, one message at a time.
+  ///
+  /// When the session dies under a send (the modem unplugged, hung or
+  /// reset), that message and the ones claimed with it go back to the queue
+  /// at once, their attempt not counted, for the next session: they would
+  /// otherwise wait for their lease (5 minutes) to expire.
   func sendPending(_ session: GammuSession) async throws {
     let messages = try await sendQueue.claim(limit: 5)
-    for sms in messages {
+    for (index, sms) in messages.enumerated() {
       do {
         let references = try await session.perform("sending SMS", timeout: configuration.commandTimeout * 4) {
           try $0.send(
@@ -321,10 +332,18 @@ public final class ModemService: Service, Sendable {
         try await sendQueue.sent(sms, references: references)
         board.update { $0.smsSent += 1 }
         logger.info("SMS sent", metadata: ["to": "\(sms.to)", "parts": "\(references.count)"])
+      } catch let error as ModemError where error.endsSession {
+        for unsent in messages[index...] { try? await sendQueue.release(unsent, reason: "\(error)") }
+        logger.warning(
+          "SMS not sent: the modem session ended; queued again for the next session",
+          metadata: ["to": "\(sms.to)", "error": "\(error)", "released": "\(messages.count - index)"])
+        throw error
       } catch let error as ModemError {
         try await sendQueue.failed(sms, reason: "\(error)", retryable: true)
         logger.warning("SMS not sent; will retry", metadata: ["to": "\(sms.to)", "error": "\(error)"])
-        if error.code == .timeout || error.code == .deviceUnavailable { throw error }
+      } catch {
+        for unsent in messages[(index + 1)...] { try? await sendQueue.release(unsent, reason: "\(error)") }
+        throw error
       }
     }
   }

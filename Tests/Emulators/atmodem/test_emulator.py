@@ -378,6 +378,31 @@ def test_vanish_in_stdio_mode_exits_and_stays_absent(state, tmp_path):
         m.close()
 
 
+def test_vanish_on_a_matching_command(state):
+    """vanish_on: the key drops off the bus when a matching command comes
+    (unplugged mid-send); other commands are answered until then."""
+    ctl_offline(state, "fault", kind="vanish_on", match=r"\+CMGS", ms=700)
+    m = StdioModem(state)
+    try:
+        assert m.cmd("AT").endswith("OK\r\n")
+        assert "vanish_on" in read_state(state)["faults"]
+        m.p.stdin.write(b"AT+CMGS=20\r")
+        m.p.stdin.flush()
+        assert m.p.wait(3) == 0  # gone, nothing answered, nothing sent
+    finally:
+        m.close()
+    st = read_state(state)
+    assert "vanish_on" not in st["faults"] and st["sent"] == []
+    r = subprocess.run([PY, ATMODEM, "--state", state], input=b"AT\r", capture_output=True, timeout=5)
+    assert r.returncode == 1 and b"absent" in r.stderr
+    time.sleep(0.8)
+    m = StdioModem(state)
+    try:
+        assert m.cmd("AT").endswith("OK\r\n")
+    finally:
+        m.close()
+
+
 def test_cfun_reset_reenumerates_when_configured(state):
     ctl_offline(state, "set", path="config.reenumerate_on_reset", value=True)
     ctl_offline(state, "set", path="config.reenumerate_ms", value=500)
