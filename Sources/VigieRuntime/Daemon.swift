@@ -365,6 +365,11 @@ public final class Daemon: Sendable {
         ? "now" : modem.lastSeen.map { "\(StatusReport.formatDuration(now - $0)) ago (the modem did not answer now)" })
     add("SMS in/out", "\(modem.smsReceived) / \(modem.smsSent)")
     add("Last error", modem.lastError)
+    add(
+      "Recovery",
+      modem.lastRecoveryStep.map { step in
+        step + (modem.lastRecoveryAt.map { " \(StatusReport.formatDuration(now - $0)) ago" } ?? "")
+      })
     return lines.joined(separator: "\n")
   }
 

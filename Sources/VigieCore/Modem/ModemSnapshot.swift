@@ -32,6 +32,10 @@ public struct ModemSnapshot: Sendable, Hashable, Codable {
   /// Unix time of the last successful poll.
   public var lastSeen: Int?
   public var lastError: String?
+  /// The last step of the recovery ladder taken (`softReset`...), and when
+  /// (Unix seconds).
+  public var lastRecoveryStep: String?
+  public var lastRecoveryAt: Int?
   public var smsReceived: Int = 0
   public var smsSent: Int = 0
 
