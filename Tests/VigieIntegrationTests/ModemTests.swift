@@ -280,6 +280,8 @@ struct ModemTests {
     }
     usleep(3_000_000)
     #expect(try site.emulator.sent().filter { $0.text.contains("nas DOWN") }.count == 1)
+    // "nas" is on the LAN: it says nothing about the WAN.
+    #expect(try daemon.cli("status").stdout.contains("\nWAN unknown (no internet target watched)\n"))
   }
 
   @Test("SIGNAL and vigie modem read the modem now; when it does not answer, the last reading and its age")
