@@ -264,7 +264,7 @@ public final class Daemon: Sendable {
     switch request.op {
     case .modem:
       let fresh =
-        currentConfig.modem.enabled && modemBoard.snapshot.phase == .ready
+        request.fresh == true && currentConfig.modem.enabled && modemBoard.snapshot.phase == .ready
         ? await modemBoard.freshReading(deadline: Self.freshReadingDeadline) : false
       let snapshot = modemBoard.snapshot
       let encoder = JSONEncoder()

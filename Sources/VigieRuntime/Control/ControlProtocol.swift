@@ -24,11 +24,15 @@ public enum ControlProtocol {
     public var op: Operation
     public var text: String?
     public var to: String?
+    /// `modem`: read the signal and registration now (waits up to 8 s)
+    /// rather than show the last reading.
+    public var fresh: Bool?
 
-    public init(op: Operation, text: String? = nil, to: String? = nil) {
+    public init(op: Operation, text: String? = nil, to: String? = nil, fresh: Bool? = nil) {
       self.op = op
       self.text = text
       self.to = to
+      self.fresh = fresh
     }
   }
 
