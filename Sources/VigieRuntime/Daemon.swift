@@ -380,14 +380,17 @@ public final class Daemon: Sendable {
   public func statusReport() -> StatusReport {
     let config = currentConfig
     var details: [String] = []
-    if config.modem.enabled { details.append(modemBoard.snapshot.summary) }
     if config.watchdog.enabled, let targets = watchdogBoard.summary { details.append(targets) }
     if config.irc.enabled, let chat = chatBoard.summary { details.append(chat) }
-    details.append("IP " + HostInfo.addressSummary())
-    details.append(HostInfo.diskSummary(at: config.daemon.stateDir))
+    let all = HostInfo.addresses()  // one getifaddrs per STATUS
+    let addresses = (all.filter { !$0.isIPv6 } + all.filter(\.isIPv6)).map { "\($0.interface) \($0.address)" }
     return StatusReport(
       site: config.daemon.name, version: VigieVersion.string,
-      uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot(), details: details)
+      uptimeSeconds: Int(started.duration(to: .now).components.seconds), services: board.snapshot(),
+      modem: config.modem.enabled ? modemBoard.snapshot : nil,
+      wan: config.watchdog.enabled ? watchdogBoard.wan : nil, addresses: addresses,
+      disk: HostInfo.disk(at: config.daemon.stateDir).map { DiskSpace(free: $0.free, total: $0.total) },
+      details: details, utcOffset: TimeZone.current.secondsFromGMT())
   }
 
   // MARK: Control operations
@@ -395,11 +398,15 @@ public final class Daemon: Sendable {
   func control(_ request: ControlProtocol.Request, principal: Principal) async -> ControlProtocol.Response {
     switch request.op {
     case .modem:
+      let fresh =
+        request.fresh == true && currentConfig.modem.enabled && modemBoard.snapshot.phase == .ready
+        ? await modemBoard.freshReading(deadline: Self.freshReadingDeadline) : false
       let snapshot = modemBoard.snapshot
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       let json = (try? encoder.encode(snapshot)).map { String(decoding: $0, as: UTF8.self) }
-      return ControlProtocol.Response(ok: true, text: Self.describe(snapshot), data: json)
+      return ControlProtocol.Response(
+        ok: true, text: Self.describe(snapshot, now: Int(Date().timeIntervalSince1970), fresh: fresh), data: json)
     case .pinRetry:
       guard let store = resources.withLock({ $0?.modemStore }) else {
         return ControlProtocol.Response(ok: false, text: "the state store is not open")
@@ -482,7 +489,7 @@ public final class Daemon: Sendable {
   }
 
   /// `vigie modem`: a readable page of what the modem service knows.
-  static func describe(_ modem: ModemSnapshot) -> String {
+  static func describe(_ modem: ModemSnapshot, now: Int, fresh: Bool) -> String {
     var lines = ["Modem: \(modem.phase.rawValue)" + (modem.device.map { " (\($0))" } ?? "")]
     func add(_ label: String, _ value: String?) {
       if let value, !value.isEmpty { lines.append(label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
@@ -497,18 +504,34 @@ public final class Daemon: Sendable {
       "Operator", [modem.operatorName, modem.operatorCode.map { "(\($0))" }].compactMap { $0 }.joined(separator: " "))
     add("Registration", modem.registration)
     add("Signal", modem.signalDBm.map { "\($0) dBm" } ?? modem.signalPercent.map { "\($0)%" })
+    add(
+      "Read",
+      fresh
+        ? "now" : modem.lastSeen.map { "\(StatusReport.formatDuration(now - $0)) ago (the modem did not answer now)" })
     add("SMS in/out", "\(modem.smsReceived) / \(modem.smsSent)")
     add("Last error", modem.lastError)
+    add(
+      "Recovery",
+      modem.lastRecoveryStep.map { step in
+        step + (modem.lastRecoveryAt.map { " \(StatusReport.formatDuration(now - $0)) ago" } ?? "")
+      })
     return lines.joined(separator: "\n")
   }
 
   // MARK: Commands
 
+  /// How long SIGNAL and `vigie modem` wait for a fresh reading.
+  static let freshReadingDeadline: Duration = .seconds(8)
+
   func commands() -> [(spec: CommandSpec, handler: CommandRegistry.Handler)] {
     [
       (
         CommandSpec("STATUS", summary: "Uptime, version and the state of every service.", privilege: .read),
-        { [weak self] _ in self?.statusReport().compact ?? "stopping" }
+        { [weak self] invocation in
+          guard let report = self?.statusReport() else { return "stopping" }
+          // By SMS: one part. Elsewhere: the long line.
+          return invocation.principal.transport == .sms ? report.sms : report.compact
+        }
       ),
       (
         CommandSpec(
@@ -525,12 +548,10 @@ public final class Daemon: Sendable {
       (
         CommandSpec("SIGNAL", summary: "Modem signal, operator and registration.", privilege: .read),
         { [modemBoard] _ in
-          let modem = modemBoard.snapshot
-          var text = modem.summary
-          if modem.phase == .ready, let lastSeen = modem.lastSeen {
-            text += " (read \(StatusReport.formatDuration(Int(Date().timeIntervalSince1970) - lastSeen)) ago)"
-          }
-          return text
+          // A fresh reading through the modem session; the last one, with
+          // its age, when the modem is busy or away.
+          let fresh = await modemBoard.freshReading(deadline: Self.freshReadingDeadline)
+          return modemBoard.snapshot.signalReply(now: Int(Date().timeIntervalSince1970), fresh: fresh)
         }
       ),
       (

@@ -156,10 +156,12 @@ struct Modem: AsyncParsableCommand {
   struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the modem (the default).")
     @OptionGroup var socketOptions: SocketOptions
-    @Flag(help: "Print the modem state as JSON.") var json = false
+    @Flag(help: "Print the modem state as JSON (the last reading, without asking the modem).") var json = false
 
     func run() async throws {
-      let response = try send(.init(op: .modem), socketOptions: socketOptions)
+      // A person gets a reading made now; programs polling the JSON get
+      // the board as is, at once.
+      let response = try send(.init(op: .modem, fresh: !json), socketOptions: socketOptions)
       print(json ? (response.data ?? "{}") : response.text)
     }
   }

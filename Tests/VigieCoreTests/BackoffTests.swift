@@ -53,6 +53,9 @@ struct StatusReportTests {
           name: "irc", state: .backingOff(failures: 3, lastError: "connection refused"), restarts: 3, sinceSeconds: 5),
         .init(name: "drive", state: .disabled, restarts: 0, sinceSeconds: 5),
       ])
-    #expect(report.compact == "maison up 2h00m, vigie 1.0; ok: modem; irc: restarting (3 failures: connection refused)")
+    #expect(
+      report.compact
+        == "maison up 2h00m, vigie 1.0; WAN unknown (watchdog disabled); IP no address; disk unknown; ok: modem; irc: restarting (3 failures: connection refused)"
+    )
   }
 }

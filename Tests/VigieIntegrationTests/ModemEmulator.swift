@@ -23,14 +23,16 @@ struct ModemEmulator {
   }
 
   /// The `[modem]` section that makes libgammu fork this emulator.
-  func modemSection(pinFile: String?, smsPollInterval: String = "1s", extra: String = "") -> String {
+  func modemSection(
+    pinFile: String?, smsPollInterval: String = "1s", pollInterval: String = "2s", extra: String = ""
+  ) -> String {
     """
     [modem]
     enabled = true
     connection = "proxyat"
     device = "\(Self.python) \(Self.script) --state \(statePath) --log \(logPath)"
     \(pinFile.map { "pin_file = \"\($0)\"" } ?? "")
-    poll_interval = "2s"
+    poll_interval = "\(pollInterval)"
     sms_poll_interval = "\(smsPollInterval)"
     command_timeout = "5s"
     \(extra)

@@ -83,7 +83,7 @@ struct ModemReplugTests {
     #expect(
       summary.found == ["/dev/ttyUSB2", "/dev/ttyUSB5"], "the service's 'modem found' log lines")
     #expect(summary.replies.count == 2)
-    #expect(summary.replies.allSatisfy { $0.hasPrefix("test-site up ") }, "\(summary.replies)")
+    #expect(summary.replies.allSatisfy { $0.hasPrefix("test-site: GSM Orange F home ") }, "\(summary.replies)")
     let order = summary.steps.map(\.step).filter {
       [
         "ready", "unplugged", "gone logged", "not ready", "replugged", "found logged",

@@ -21,6 +21,7 @@ struct ModemTests {
     var smsExtra = ""
     var modemExtra = ""
     var smsPollInterval = "1s"
+    var pollInterval = "2s"
     var otherSections = ""
 
     init(emulatorOverrides: [String] = [], pin: String = "1234") throws {
@@ -48,7 +49,8 @@ struct ModemTests {
           \(otherSections)
           """,
         daemonExtra: daemonExtra,
-        modem: emulator.modemSection(pinFile: pinFile, smsPollInterval: smsPollInterval, extra: modemExtra),
+        modem: emulator.modemSection(
+          pinFile: pinFile, smsPollInterval: smsPollInterval, pollInterval: pollInterval, extra: modemExtra),
         directory: directory)
       daemon.removeDirectory = false
       try daemon.waitUntilReady()
@@ -79,8 +81,10 @@ struct ModemTests {
     try site.emulator.ctl("deliver", "from=+33700000001", "text=STATUS")
     try daemon.waitFor("the STATUS reply") { try site.emulator.sent().contains { $0.number == Self.admin } }
     let reply = try #require(try site.emulator.sent().first { $0.number == Self.admin })
-    #expect(reply.text.hasPrefix("test-site up "))
-    #expect(reply.text.contains("modem Orange F, home"))
+    // One SMS: modem first, then the WAN, services, uptime, disk.
+    #expect(reply.text.hasPrefix("test-site: GSM Orange F home -"), "\(reply.text)")
+    #expect(reply.text.contains("dBm; WAN ?; svc ok; up "), "\(reply.text)")
+    #expect(reply.text.count <= 160, "\(reply.text)")
     usleep(2_000_000)
     #expect(try site.emulator.sent().count == 1, "the unknown sender must not be answered")
     #expect(try daemon.cli("sms", "inbox").stdout.contains("[ignored: unknown sender]"))
@@ -144,7 +148,7 @@ struct ModemTests {
     let padded = "STATUS" + String(repeating: " ", count: 200)
     try site.emulator.ctl("deliver", #"{"from":"\#(Self.admin)","text":"\#(padded)","order":[2,1]}"#)
     try daemon.waitFor("the reply to the two-part STATUS") { try site.emulator.sent().count == 1 }
-    #expect(try site.emulator.sent()[0].text.hasPrefix("test-site up "))
+    #expect(try site.emulator.sent()[0].text.hasPrefix("test-site: GSM Orange F"))
 
     try site.emulator.ctl("deliver", #"{"from":"\#(Self.admin)","text":"Statüs","encoding":"ucs2"}"#)
     try daemon.waitFor("the reply to the Unicode text") { try site.emulator.sent().count == 2 }
@@ -159,11 +163,15 @@ struct ModemTests {
     site.smsExtra = "max_reply_parts = 1"
     let daemon = try site.start()
     try waitUntilReady(daemon)
-    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=STATUS")
-    try daemon.waitFor("the STATUS reply") { try site.emulator.sent().count == 1 }
+    // Replies that must be capped are rare now that STATUS fits in one SMS:
+    // an unknown command in French is quoted back, in UCS-2 (70 a part).
+    try site.emulator.ctl(
+      "deliver", #"{"from":"\#(Self.admin)","text":"Éteinslalumièredusalonetlacuisine","encoding":"ucs2"}"#)
+    try daemon.waitFor("the reply") { try site.emulator.sent().count == 1 }
     let text = try site.emulator.sent()[0].text
-    #expect(text.hasSuffix("...(truncated)"))
-    #expect(text.count <= 160)
+    #expect(text.hasPrefix("Unknown command 'Éteinslalumière"), "\(text)")
+    #expect(text.hasSuffix("(truncated)"), "\(text)")
+    #expect(text.count <= 70, "\(text)")
   }
 
   @Test("REBOOT by SMS runs once, even though it kills the daemon right after")
@@ -272,5 +280,59 @@ struct ModemTests {
     }
     usleep(3_000_000)
     #expect(try site.emulator.sent().filter { $0.text.contains("nas DOWN") }.count == 1)
+    // "nas" is on the LAN: it says nothing about the WAN.
+    #expect(try daemon.cli("status").stdout.contains("\nWAN unknown (no internet target watched)\n"))
+  }
+
+  @Test("SIGNAL and vigie modem read the modem now; when it does not answer, the last reading and its age")
+  func signalOnDemand() throws {
+    var site = try Site()
+    defer { site.cleanUp() }
+    site.pollInterval = "1h"  // only the reading at connection time, then on demand
+    let daemon = try site.start()
+    try waitUntilReady(daemon)
+
+    try site.emulator.ctl("set", "rssi=20")  // -113 + 2 × 20 dBm
+    try site.emulator.ctl("deliver", "from=\(Self.admin)", "text=SIGNAL")
+    try daemon.waitFor("the SIGNAL reply") { try site.emulator.sent().count == 1 }
+    #expect(try site.emulator.sent()[0].text == "modem Orange F, home, -73 dBm (read now)")
+
+    try site.emulator.ctl("set", "rssi=7")
+    let page = try daemon.cli("modem").stdout
+    #expect(page.contains("Signal        -99 dBm"), "\(page)")
+    #expect(page.contains("Read          now"), "\(page)")
+
+    // The modem stops answering: SIGNAL says so, with the last reading and its age.
+    try site.emulator.ctl("fault", "kind=hang")
+    let reply = try daemon.cli("cmd", "SIGNAL").stdout
+    #expect(reply.contains("; last reading "), "\(reply)")
+    #expect(reply.contains(" ago: Orange F, home, -99 dBm"), "\(reply)")
+  }
+
+  @Test("replies in flight when the modem vanishes mid-send go out once it is back, each once, without the lease wait")
+  func vanishMidSend() throws {
+    let site = try Site()
+    defer { site.cleanUp() }
+    // The modem is away for 6 s (so the three SMS are claimed together by
+    // the first session), and drops off the bus again at the first AT+CMGS.
+    try site.emulator.ctl("fault", "kind=vanish_on", #"match=\+CMGS"#, "ms=3000")
+    try site.emulator.ctl("fault", "kind=vanish", "ms=6000")
+    let daemon = try site.start()
+    for i in 1...3 {
+      let queued = try daemon.cli("sms", "send", Self.admin, "message \(i)")
+      #expect(queued.stdout.hasPrefix("Queued for \(Self.admin)"), "\(queued)")
+    }
+    try daemon.waitFor("the send to be cut", timeout: .seconds(90)) {
+      daemon.log.contains("SMS not sent: the modem session ended")
+    }
+    #expect(try site.emulator.sent().isEmpty)
+    // The outbox lease is 5 minutes: well within it, all three are sent.
+    try daemon.waitFor("the three SMS", timeout: .seconds(120)) {
+      Set(try site.emulator.sent().map(\.text)).isSuperset(of: ["message 1", "message 2", "message 3"])
+    }
+    usleep(3_000_000)
+    let texts = try site.emulator.sent().map(\.text)
+    for i in 1...3 { #expect(texts.filter { $0 == "message \(i)" }.count == 1, "\(texts)") }
+    #expect(daemon.log.contains("released=3"), "the three claimed together went back together")
   }
 }

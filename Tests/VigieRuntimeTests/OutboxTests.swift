@@ -266,6 +266,22 @@ extension String {
     }
   }
 
+  @Test("a released item is claimable at once, its attempt not counted, its old claim stale")
+  func release() async throws {
+    try await withOutbox { outbox, _ in
+      _ = try await outbox.enqueue(queue: "q", key: "k", payload: Data())
+      let item = try #require(try await outbox.claim(queue: "q", owner: "w", lease: .seconds(300)).first)
+      #expect(item.attempts == 1)
+      try await outbox.release(item, reason: "the modem was unplugged")
+      let again = try #require(try await outbox.claim(queue: "q", owner: "w2").first, "not claimable at once")
+      #expect(again.attempts == 1)
+      #expect(again.lastError == "the modem was unplugged")
+      await #expect(throws: OutboxError.self) { try await outbox.release(item, reason: "late") }
+      await #expect(throws: OutboxError.self) { try await outbox.ack(item) }
+      try await outbox.ack(again)
+    }
+  }
+
   @Test("a non-retryable failure is dead-lettered at once with its reason")
   func deadLetterNonRetryable() async throws {
     try await withOutbox { outbox, _ in

@@ -270,3 +270,49 @@ struct SMSGatewayTests {
     #expect(try await f.states() == ["interrupted:interrupted by a restart"])
   }
 }
+
+@Suite("SMS journal keys across the SMSDedupKey upgrade")
+struct SMSDedupMigrationTests {
+  /// The key SMSStore made before it used SMSDedupKey.
+  static func oldKey(sender: String, timestamp: String?, text: String) -> String {
+    SHA1.hash(Array([sender, timestamp ?? "-", text].joined(separator: "\u{1F}").utf8)).map { byte in
+      (byte < 16 ? "0" : "") + String(byte, radix: 16)
+    }.joined()
+  }
+
+  @Test("a message journalled under the old key is not run again when read after the upgrade")
+  func oldRowsKeepWorking() async throws {
+    let directory = NSTemporaryDirectory() + "vigie-sms-migration-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let message = SMSGatewayTests.sms("REBOOT")
+    let stamp = try #require(message.timestamp).description
+    do {
+      // The database as the previous version left it: sms.v1 only, one row done.
+      let old = try StateStore.open(
+        at: directory, migrations: ModemStore.migrations + [SMSStore.migrations[0]], logger: quietLogger)
+      try await old.database.write { db in
+        try db.execute(
+          sql: """
+            INSERT INTO sms_messages (dedup_key, sender, text, smsc_time, received_at, state, outcome, updated_at)
+            VALUES (?, ?, 'REBOOT', ?, 1, 'done', 'ok', 1)
+            """,
+          arguments: [
+            Self.oldKey(sender: SMSGatewayTests.admin, timestamp: stamp, text: "REBOOT"), SMSGatewayTests.admin, stamp,
+          ])
+      }
+    }
+    let store = try StateStore.open(
+      at: directory, migrations: ModemStore.migrations + SMSStore.migrations, logger: quietLogger)
+    let key = try await store.database.read { db in try String.fetchOne(db, sql: "SELECT dedup_key FROM sms_messages") }
+    let expected = SMSDedupKey(
+      sender: .international(SMSGatewayTests.admin), timestamp: message.timestamp, text: "REBOOT")
+    #expect(key == expected.value)
+    // The same SMS read again (its delete had failed): no second row, nothing to run.
+    let outbox = Outbox(store: store)
+    try await ModemStore(store: store, outbox: outbox).storeIncoming([message], simID: "sim")
+    let smsStore = SMSStore(store: store, outbox: outbox)
+    _ = try await smsStore.assemble(now: Int(Date().timeIntervalSince1970), timeout: .seconds(60))
+    #expect(try await smsStore.nextNew() == nil)
+    #expect(try await smsStore.recent().count == 1)
+  }
+}

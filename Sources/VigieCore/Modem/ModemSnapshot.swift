@@ -32,6 +32,10 @@ public struct ModemSnapshot: Sendable, Hashable, Codable {
   /// Unix time of the last successful poll.
   public var lastSeen: Int?
   public var lastError: String?
+  /// The last step of the recovery ladder taken (`softReset`...), and when
+  /// (Unix seconds).
+  public var lastRecoveryStep: String?
+  public var lastRecoveryAt: Int?
   public var smsReceived: Int = 0
   public var smsSent: Int = 0
 
@@ -46,16 +50,31 @@ public struct ModemSnapshot: Sendable, Hashable, Codable {
     case .recovering: return "modem not answering (recovering)" + (lastError.map { ": \($0)" } ?? "")
     case .locked: return "SIM locked: \(simProblem ?? simState ?? "unknown")"
     case .ready:
-      var parts: [String] = []
-      parts.append(operatorName.flatMap { $0.isEmpty ? nil : $0 } ?? operatorCode ?? "no operator")
-      if let registration { parts.append(registration) }
-      if let signalDBm {
-        parts.append("\(signalDBm) dBm")
-      } else if let signalPercent {
-        parts.append("signal \(signalPercent)%")
-      }
-      return "modem " + parts.joined(separator: ", ")
+      return "modem " + reading
     }
+  }
+
+  /// `Orange F, home, -71 dBm`: the last signal and registration reading.
+  public var reading: String {
+    var parts: [String] = []
+    parts.append(operatorName.flatMap { $0.isEmpty ? nil : $0 } ?? operatorCode ?? "no operator")
+    if let registration { parts.append(registration) }
+    if let signalDBm {
+      parts.append("\(signalDBm) dBm")
+    } else if let signalPercent {
+      parts.append("signal \(signalPercent)%")
+    }
+    return parts.joined(separator: ", ")
+  }
+
+  /// The SIGNAL reply at `now` (Unix seconds): the reading just made when
+  /// `fresh`, else what the modem is doing and the last reading with its age.
+  public func signalReply(now: Int, fresh: Bool) -> String {
+    if fresh, phase == .ready { return summary + " (read now)" }
+    guard let lastSeen else { return summary }
+    let age = StatusReport.formatDuration(now - lastSeen)
+    let state = phase == .ready ? "modem busy" : summary
+    return "\(state); last reading \(age) ago: \(reading)"
   }
 }
 

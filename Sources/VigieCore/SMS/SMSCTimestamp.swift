@@ -145,6 +145,40 @@ public struct SMSCTimestamp: Sendable, Hashable, Codable, CustomStringConvertibl
       minute: numbers[4], second: numbers[5], zoneQuarterHours: sign * numbers[6])
   }
 
+  /// Parses ``description``'s form, `2024-05-17 10:32:05 +02:00`, as the
+  /// state store keeps timestamps. The zone's minutes must be a multiple of
+  /// 15.
+  public init(stored text: String) throws(SMSCTimestampError) {
+    let bytes = Array(text.utf8)
+    let pattern = Array("0000-00-00 00:00:00 +00:00".utf8)
+    let malformed = SMSCTimestampError(
+      .malformed,
+      "stored SMSC timestamp '\(CommandGrammar.printable(text))' is not in the form yyyy-MM-dd hh:mm:ss +hh:mm.")
+    guard bytes.count == pattern.count else { throw malformed }
+    var numbers: [Int] = []
+    var current = -1
+    for (index, byte) in bytes.enumerated() {
+      if pattern[index] == UInt8(ascii: "0") {
+        guard (0x30...0x39).contains(byte) else { throw malformed }
+        current = (current < 0 ? 0 : current) * 10 + Int(byte - 0x30)
+      } else {
+        if current >= 0 { numbers.append(current) }
+        current = -1
+        if pattern[index] == UInt8(ascii: "+") {
+          guard byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") else { throw malformed }
+        } else {
+          guard byte == pattern[index] else { throw malformed }
+        }
+      }
+    }
+    numbers.append(current)
+    guard numbers.count == 8, numbers[7] % 15 == 0 else { throw malformed }
+    let sign = bytes[20] == UInt8(ascii: "-") ? -1 : 1
+    try self.init(
+      year: numbers[0], month: numbers[1], day: numbers[2], hour: numbers[3], minute: numbers[4],
+      second: numbers[5], zoneQuarterHours: sign * (numbers[6] * 4 + numbers[7] / 15))
+  }
+
   /// Decodes the fields and checks them as the memberwise initialiser does.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -116,7 +116,7 @@ public struct StatusPageModel: Sendable, Hashable, Codable {
   public var historySeconds: Int
   public var services: [Service]
   public var modem: Modem
-  /// `up`, `down since …`, or `unknown` (no targets).
+  /// `up`, `down since 14:05`, or `unknown (why)`: STATUS's WAN line.
   public var wan: String
   public var targets: [Target]
   public var alerts: [Alert]

@@ -50,6 +50,17 @@ public struct ATProbe {
     return answers
   }
 
+  /// Soft reset: `AT+CFUN=1,1` over raw AT (libgammu 1.42 refuses
+  /// `GSM_Reset` on AT modems: ERR_NOTSUPPORTED before sending anything).
+  /// The modem reboots itself; it may drop off the USB bus meanwhile.
+  /// Returns whether the modem acknowledged it.
+  public func softReset() -> Bool {
+    guard let port = open() else { return false }
+    defer { port.close() }
+    _ = port.ask("AT")  // wakes the line up; a hung modem answers nothing
+    return port.ask("AT+CFUN=1,1", timeout: timeout * 3) != nil
+  }
+
   // MARK: Parsers (pure, tested)
 
   /// `^ICCID: 8933...`, `+CCID: "8933..."` or a bare number line. Huawei

@@ -343,12 +343,6 @@ public final class GammuMachine: @unchecked Sendable {
     return references
   }
 
-  /// GSM_Reset(soft): AT+CFUN=1,1 on AT modems.
-  func resetModem() throws {
-    let sm = try machine()
-    if let error = ModemError.check(GSM_Reset(sm, 0), "resetting the modem") { throw error }
-  }
-
   /// Asks the modem to announce new messages (`+CMTI`), where supported.
   public func enableIncomingNotifications() throws {
     let sm = try machine()

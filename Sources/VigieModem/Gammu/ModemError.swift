@@ -59,6 +59,12 @@ public struct ModemError: Error, Sendable, CustomStringConvertible {
     return ModemError(code, "\(operation): \(text)", gammuError: Int(error.rawValue), gammuErrorName: name)
   }
 
+  /// Whether the session cannot go on after this error: the modem did not
+  /// answer in time, is gone, or the session was closed.
+  public var endsSession: Bool {
+    code == .timeout || code == .deviceUnavailable || code == .closed || code == .notConnected
+  }
+
   public var description: String {
     gammuErrorName.map { "\(message) (\($0))" } ?? message
   }

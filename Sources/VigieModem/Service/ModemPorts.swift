@@ -41,11 +41,23 @@ public protocol SMSSendQueue: Sendable {
   func claim(limit: Int) async throws -> [OutgoingSMS]
   func sent(_ sms: OutgoingSMS, references: [Int]) async throws
   func failed(_ sms: OutgoingSMS, reason: String, retryable: Bool) async throws
+  /// Gives a claimed SMS back at once, the attempt not counted: the session
+  /// ended before it could be sent (it is not the message's fault).
+  func release(_ sms: OutgoingSMS, reason: String) async throws
 }
 
-/// The live modem state, shared with STATUS and the status page.
+/// The live modem state, shared with STATUS and the status page, and the
+/// door for fresh readings on demand (SIGNAL, `vigie modem`).
 public final class ModemStatusBoard: Sendable {
   private let state = Mutex(ModemSnapshot())
+
+  /// Poll requests: tickets handed out, and the highest ticket a completed
+  /// poll started after.
+  private struct Polls {
+    var requested = 0
+    var served = 0
+  }
+  private let polls = Mutex(Polls())
 
   public init() {}
 
@@ -53,5 +65,34 @@ public final class ModemStatusBoard: Sendable {
 
   public func update(_ change: (inout ModemSnapshot) -> Void) {
     state.withLock { change(&$0) }
+  }
+
+  /// Asks the modem session for a fresh signal and registration reading and
+  /// waits for it up to `deadline`. Returns true when a reading made after
+  /// the request is on the board; false when the modem is busy, recovering
+  /// or absent (the board then holds the last reading, see `lastSeen`).
+  public func freshReading(deadline: Duration) async -> Bool {
+    let ticket = polls.withLock { polls -> Int in
+      polls.requested += 1
+      return polls.requested
+    }
+    let end = ContinuousClock.now.advanced(by: deadline)
+    while ContinuousClock.now < end {
+      if polls.withLock({ $0.served >= ticket }) { return true }
+      guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return false }
+    }
+    return polls.withLock { $0.served >= ticket }
+  }
+
+  /// For the modem session: the ticket a poll starting now serves, or nil
+  /// when nobody asked.
+  public func pendingPollRequest() -> Int? {
+    polls.withLock { $0.requested > $0.served ? $0.requested : nil }
+  }
+
+  /// For the modem session: the poll that started when `ticket` was
+  /// pending is on the board.
+  public func pollServed(_ ticket: Int) {
+    polls.withLock { $0.served = max($0.served, ticket) }
   }
 }

@@ -15,10 +15,18 @@ public struct ModemServiceConfiguration: Sendable {
   /// How often stored SMS are read when no notification arrives.
   public var smsPollInterval: Duration
   public var gammuLogFile: String?
+  /// Where sysfs is mounted (a fake tree in tests).
+  public var sysfsRoot: String
+  /// The USB device directory to re-authorise, when it cannot be found from
+  /// the port (`proxyat`); nil to find it from the tty.
+  public var usbDevice: String?
+  /// How long the recovery ladder waits for the modem to come back by itself.
+  public var reenumerationWait: Duration
 
   public init(
     device: String, connection: String = "at", pin: String?, pollInterval: Duration, commandTimeout: Duration,
-    smsPollInterval: Duration = .seconds(10), gammuLogFile: String? = nil
+    smsPollInterval: Duration = .seconds(10), gammuLogFile: String? = nil, sysfsRoot: String = "/sys",
+    usbDevice: String? = nil, reenumerationWait: Duration = .seconds(20)
   ) {
     self.device = device
     self.connection = connection
@@ -27,6 +35,9 @@ public struct ModemServiceConfiguration: Sendable {
     self.commandTimeout = commandTimeout
     self.smsPollInterval = smsPollInterval
     self.gammuLogFile = gammuLogFile
+    self.sysfsRoot = sysfsRoot
+    self.usbDevice = usbDevice
+    self.reenumerationWait = reenumerationWait
   }
 }
 
@@ -179,8 +190,11 @@ public final class ModemService: Service, Sendable {
     var nextSMS = ContinuousClock.now
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       let now = ContinuousClock.now
-      if now >= nextHealth {
+      // A reading asked for (SIGNAL, `vigie modem`) comes before the rest.
+      let demanded = board.pendingPollRequest()
+      if now >= nextHealth || demanded != nil {
         try await pollHealth(session, simID: simID)
+        if let demanded { board.pollServed(demanded) }
         onHealthy()
         nextHealth = now.advanced(by: configuration.pollInterval)
       }
@@ -190,7 +204,10 @@ public final class ModemService: Service, Sendable {
         nextSMS = now.advanced(by: configuration.smsPollInterval)
       }
       try await sendPending(session)
-      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+      // One second between rounds, cut short when a reading is asked for.
+      for _ in 0..<10 where board.pendingPollRequest() == nil {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
+      }
     }
   }
 
@@ -309,9 +326,14 @@ public final class ModemService: Service, Sendable {
   }
 
   /// Sends what the SMS outbox holds, one message at a time.
+  ///
+  /// When the session dies under a send (the modem unplugged, hung or
+  /// reset), that message and the ones claimed with it go back to the queue
+  /// at once, their attempt not counted, for the next session: they would
+  /// otherwise wait for their lease (5 minutes) to expire.
   func sendPending(_ session: GammuSession) async throws {
     let messages = try await sendQueue.claim(limit: 5)
-    for sms in messages {
+    for (index, sms) in messages.enumerated() {
       do {
         let references = try await session.perform("sending SMS", timeout: configuration.commandTimeout * 4) {
           try $0.send(
@@ -321,10 +343,18 @@ public final class ModemService: Service, Sendable {
         try await sendQueue.sent(sms, references: references)
         board.update { $0.smsSent += 1 }
         logger.info("SMS sent", metadata: ["to": "\(sms.to)", "parts": "\(references.count)"])
+      } catch let error as ModemError where error.endsSession {
+        for unsent in messages[index...] { try? await sendQueue.release(unsent, reason: "\(error)") }
+        logger.warning(
+          "SMS not sent: the modem session ended; queued again for the next session",
+          metadata: ["to": "\(sms.to)", "error": "\(error)", "released": "\(messages.count - index)"])
+        throw error
       } catch let error as ModemError {
         try await sendQueue.failed(sms, reason: "\(error)", retryable: true)
         logger.warning("SMS not sent; will retry", metadata: ["to": "\(sms.to)", "error": "\(error)"])
-        if error.code == .timeout || error.code == .deviceUnavailable { throw error }
+      } catch {
+        for unsent in messages[(index + 1)...] { try? await sendQueue.release(unsent, reason: "\(error)") }
+        throw error
       }
     }
   }
@@ -333,20 +363,37 @@ public final class ModemService: Service, Sendable {
 
   func recover(step: RecoveryStep, device: String, failures: Int, error: any Error) async {
     logger.notice("recovery step", metadata: ["step": "\(step)"])
+    board.update {
+      $0.lastRecoveryStep = step.rawValue
+      $0.lastRecoveryAt = Int(Date().timeIntervalSince1970)
+    }
     switch step {
     case .reconnect:
       break  // the next session starts with a fresh state machine
     case .softReset:
+      // Raw AT on a port of its own, on a thread of its own (blocking I/O).
       let session = GammuSession(
         configuration: GammuConfiguration(device: device, connection: configuration.connection), logger: logger)
-      _ = try? await session.perform("resetting the modem", timeout: configuration.commandTimeout) { machine in
-        try machine.softReset()
-      }
+      let gammu = session.configuration
+      let timeout = configuration.commandTimeout
+      let acknowledged =
+        (try? await session.perform("resetting the modem", timeout: timeout * 4) { _ in
+          ATProbe(configuration: gammu, timeout: timeout).softReset()
+        }) ?? false
       await session.close()
+      if acknowledged {
+        logger.notice("soft reset sent (AT+CFUN=1,1)")
+      } else {
+        logger.warning("soft reset not acknowledged (AT+CFUN=1,1)")
+      }
     case .waitForReenumeration:
-      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(20)) }
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.configuration.reenumerationWait) }
     case .usbReauthorize:
-      if configuration.connection != "proxyat", let usb = USBDevice(ttyPath: device) {
+      let usb =
+        configuration.usbDevice.map { USBDevice(sysfsPath: $0) }
+        ?? (configuration.connection == "proxyat"
+          ? nil : USBDevice(ttyPath: device, sysfsRoot: configuration.sysfsRoot))
+      if let usb {
         let result = await usb.reauthorize()
         logger.notice("USB re-authorisation", metadata: ["device": "\(usb.sysfsPath)", "result": "\(result)"])
       } else {
@@ -362,26 +409,22 @@ public final class ModemService: Service, Sendable {
   }
 }
 
-extension GammuMachine {
-  /// Soft reset (libgammu sends AT+CFUN=1,1 on AT modems).
-  public func softReset() throws {
-    try connect()
-    try resetModem()
-  }
-}
-
 /// The USB device a tty belongs to, for the software power-cycle.
 struct USBDevice {
   let sysfsPath: String
 
-  init?(ttyPath: String) {
+  init(sysfsPath: String) { self.sysfsPath = sysfsPath }
+
+  /// The USB device behind `ttyPath` (a `/dev/ttyUSB2` or a link to it),
+  /// found in the sysfs mounted at `sysfsRoot`.
+  init?(ttyPath: String, sysfsRoot: String = "/sys") {
     let name = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: ttyPath)) ?? ttyPath)
       .lastPathComponent
-    let link = "/sys/class/tty/\(name)/device"
+    let link = "\(sysfsRoot)/class/tty/\(name)/device"
     guard let resolved = Optional(URL(fileURLWithPath: link).resolvingSymlinksInPath().path) else { return nil }
     // .../usb1/1-1/1-1:1.0/ttyUSB0 → the device directory is the parent of the interface (1-1).
     var url = URL(fileURLWithPath: resolved)
-    while url.path != "/" {
+    while url.path != "/" && url.path.hasPrefix(sysfsRoot) {
       if FileManager.default.fileExists(atPath: url.appendingPathComponent("authorized").path),
         FileManager.default.fileExists(atPath: url.appendingPathComponent("idVendor").path)
       {

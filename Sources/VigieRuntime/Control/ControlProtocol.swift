@@ -36,13 +36,20 @@ public enum ControlProtocol {
     public var count: Int?
     /// `share`: how long the link lives, e.g. `1h`.
     public var expires: String?
+    /// `modem`: read the signal and registration now (waits up to 8 s)
+    /// rather than show the last reading.
+    public var fresh: Bool?
 
-    public init(op: Operation, text: String? = nil, to: String? = nil, count: Int? = nil, expires: String? = nil) {
+    public init(
+      op: Operation, text: String? = nil, to: String? = nil, count: Int? = nil, expires: String? = nil,
+      fresh: Bool? = nil
+    ) {
       self.op = op
       self.text = text
       self.to = to
       self.count = count
       self.expires = expires
+      self.fresh = fresh
     }
   }
 

@@ -217,4 +217,9 @@ public final class ModemStore: ModemPersistence, SMSSendQueue, WatchdogAlertSink
     guard let item = claimed.withLock({ $0.removeValue(forKey: sms.id) }) else { return }
     try await outbox.fail(item, reason: reason, retryable: retryable)
   }
+
+  public func release(_ sms: OutgoingSMS, reason: String) async throws {
+    guard let item = claimed.withLock({ $0.removeValue(forKey: sms.id) }) else { return }
+    try await outbox.release(item, reason: reason)
+  }
 }

@@ -34,7 +34,19 @@ public final class SMSStore: Sendable {
             received_at INTEGER NOT NULL
           );
           """)
-    }
+    },
+    // Keys made before SMSStore used VigieCore's SMSDedupKey (a SHA-1 of the
+    // raw fields joined by U+001F) are recomputed, so that a message read
+    // again after the upgrade still finds its journal row. A row whose new
+    // key another row already has is the same SMS twice: it keeps its old key.
+    StateStoreMigration("sms.v2-dedup-key") { db in
+      let rows = try Row.fetchAll(db, sql: "SELECT id, sender, smsc_time, text FROM sms_messages")
+      for row in rows {
+        let key = SMSStore.dedupKey(sender: row["sender"], timestamp: row["smsc_time"], text: row["text"])
+        try db.execute(
+          sql: "UPDATE OR IGNORE sms_messages SET dedup_key = ? WHERE id = ?", arguments: [key, row["id"] as Int64])
+      }
+    },
   ]
 
   public struct Message: Sendable, Hashable {
@@ -120,13 +132,13 @@ public final class SMSStore: Sendable {
   }
 
   /// The same SMS (sender, SMSC timestamp, text) read twice is one message:
-  /// it can never run twice.
+  /// it can never run twice. The key is VigieCore's ``SMSDedupKey``; the
+  /// timestamp is the stored form (``SMSCTimestamp/description``). The
+  /// sender is normalised without a region: the key must not change when
+  /// `default_country_code` does.
   static func dedupKey(sender: String, timestamp: String?, text: String) -> String {
-    let digest = SHA1.hash(Array([sender, timestamp ?? "-", text].joined(separator: "\u{1F}").utf8))
-    return digest.map { byte in
-      let hex = String(byte, radix: 16)
-      return byte < 16 ? "0" + hex : hex
-    }.joined()
+    let stamp = timestamp.flatMap { try? SMSCTimestamp(stored: $0) }
+    return SMSDedupKey(modemSender: sender, timestamp: stamp, text: text).value
   }
 
   // MARK: Journal

@@ -34,7 +34,7 @@ extension Daemon {
       site: report.site, version: report.version, uptimeSeconds: report.uptimeSeconds, generatedAt: now,
       historySeconds: historySeconds, services: report.services.map(StatusPageModel.Service.init),
       modem: StatusPageModel.Modem(enabled: config.modem.enabled, snapshot: modemBoard.snapshot, signalHistory: signal),
-      wan: Self.wanSummary(rows),
+      wan: String(report.wanLine.dropFirst("WAN ".count)),
       targets: rows.map {
         StatusPageModel.Target(
           name: $0.name, state: "\($0.state)", lastRTTMilliseconds: $0.lastRTT.map { Self.milliseconds($0) },
@@ -43,13 +43,6 @@ extension Daemon {
       alerts: alerts, smsSentToday: sentToday, smsDailyBudget: config.sms.dailyBudget,
       drive: config.drive.enabled ? "the Drive sync mount is not built yet (issue 7)" : "disabled",
       disks: disks.sorted { $0.path < $1.path })
-  }
-
-  /// `up`, `down` or `unknown`, from the watchdog's targets.
-  static func wanSummary(_ rows: [WatchdogBoard.Row]) -> String {
-    if rows.isEmpty { return "unknown (no targets)" }
-    if rows.contains(where: { $0.state == .down || $0.state == .inconclusive }) { return "down" }
-    return rows.allSatisfy { $0.state == .up } ? "up" : "unknown"
   }
 
   static func milliseconds(_ duration: Duration) -> Double {

@@ -433,6 +433,28 @@ public struct Outbox: Sendable {
     }
   }
 
+  /// Gives a claimed item back, due now, without counting the attempt: the
+  /// worker could not try it through no fault of the item (the modem was
+  /// unplugged mid-send). Other claimers take it at once instead of
+  /// waiting for the lease to expire. `reason` is kept as its last error.
+  ///
+  /// - Throws: ``OutboxError`` ``OutboxError/Code/staleLease`` as ``ack(_:)`` does.
+  public func release(_ item: OutboxItem, reason: String) async throws {
+    let token = try Self.leaseToken(of: item, doing: "release")
+    let reason = Self.truncated(reason)
+    try await write("releasing outbox item \(item.id)") { db in
+      try self.checkLease(of: item, token: token, doing: "release", in: db)
+      let now = self.now().millis
+      try db.execute(
+        sql: """
+          UPDATE outbox SET state = 'pending', attempts = MAX(0, attempts - 1), not_before = ?, scheduled_at = ?,
+            last_error = ?
+          WHERE id = ?
+          """,
+        arguments: [now, now, reason, item.id])
+    }
+  }
+
   // MARK: - Dead letters
 
   /// The dead items of `queue`, oldest first, at most `limit`.

@@ -50,15 +50,4 @@ public enum HostInfo {
     let unit = Int64(info.f_frsize)
     return (Int64(info.f_bavail) * unit, Int64(info.f_blocks) * unit)
   }
-
-  /// `disk 12.3G free of 29.1G (42%)`.
-  public static func diskSummary(at path: String) -> String {
-    guard let (free, total) = disk(at: path), total > 0 else { return "disk unknown" }
-    func size(_ bytes: Int64) -> String {
-      let gib = Double(bytes) / Double(1 << 30)
-      return gib >= 1 ? String(format: "%.1fG", gib) : String(format: "%.0fM", Double(bytes) / Double(1 << 20))
-    }
-    let used = Int((Double(total - free) / Double(total) * 100).rounded())
-    return "disk \(size(free)) free of \(size(total)) (\(used)% used)"
-  }
 }

@@ -20,12 +20,18 @@ public final class WatchdogBoard: Sendable {
   }
 
   private let rows = Mutex<[Row]>([])
+  private let wanState = Mutex<WANState>(.unknown("no watchdog targets"))
 
   public init() {}
 
   public var snapshot: [Row] { rows.withLock { $0 } }
 
+  /// Whether the internet answers, for STATUS's WAN line.
+  public var wan: WANState { wanState.withLock { $0 } }
+
   func update(_ new: [Row]) { rows.withLock { $0 = new } }
+
+  func update(wan: WANState) { wanState.withLock { $0 = wan } }
 
   /// `targets: loopback up 0.1 ms, ssh down` for STATUS.
   public var summary: String? {
@@ -79,7 +85,7 @@ public final class WatchdogService: Service, Sendable {
     for target in config.target { next[target.name] = epoch }
     var lastRTT: [String: Duration] = [:]
     var lastOutcome: [String: String] = [:]
-    publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+    publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
 
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       let now = ContinuousClock.now
@@ -107,7 +113,7 @@ public final class WatchdogService: Service, Sendable {
         }
         // Parents worth checking now (a child started failing): probe them early.
         for parent in evaluator.parentsToCheck { next[parent] = now }
-        publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+        publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
         for event in events { await announce(event, wallEpoch: wallEpoch) }
       }
       let earliest = next.values.min() ?? now.advanced(by: config.interval)
@@ -116,13 +122,33 @@ public final class WatchdogService: Service, Sendable {
     }
   }
 
-  func publish(_ evaluator: OutageEvaluator, lastRTT: [String: Duration], lastOutcome: [String: String]) {
+  func publish(
+    _ evaluator: OutageEvaluator, lastRTT: [String: Duration], lastOutcome: [String: String], wallEpoch: Date
+  ) {
+    board.update(wan: Self.wan(evaluator, wallEpoch: wallEpoch))
     board.update(
       config.target.map { target in
         WatchdogBoard.Row(
           name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
           lastOutcome: lastOutcome[target.name] ?? "not probed yet")
       })
+  }
+
+  /// The WAN from the uplink's verdict, or from the internet targets'.
+  static func wan(_ evaluator: OutageEvaluator, wallEpoch: Date) -> WANState {
+    func verdict(_ state: TargetState?, _ monitor: TargetMonitor?) -> WANState.Verdict {
+      let since = monitor?.outageSince.map {
+        Int64(wallEpoch.timeIntervalSince1970) + $0.sinceEpoch.components.seconds
+      }
+      return WANState.Verdict(state: state ?? .unknown, outageSince: since)
+    }
+    let graph = evaluator.graph
+    if graph.nodes.isEmpty && graph.uplink == nil { return .unknown("no watchdog targets") }
+    let uplink = graph.uplink == nil ? nil : verdict(evaluator.uplinkState, evaluator.uplinkMonitor)
+    let internet = graph.nodes.map(\.name).filter { graph.isInternet($0) }.map {
+      verdict(evaluator.state(of: $0), evaluator.monitor(of: $0))
+    }
+    return WANState.derive(uplink: uplink, internet: internet)
   }
 
   func announce(_ event: WatchEvent, wallEpoch: Date) async {

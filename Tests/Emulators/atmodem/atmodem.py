@@ -344,6 +344,19 @@ class ATEngine:
                         if h["count"] <= 0:
                             del st["faults"]["hang"]
             return True
+        if "vanish_on" in faults and _fault_matches(faults["vanish_on"], body):
+            # The key drops off the bus as this command arrives (unplugged
+            # mid-send, say): like a vanish fault set at this moment.
+            with self.store.edit() as st:
+                f = st["faults"].pop("vanish_on", None) or {}
+                ms_ = f.get("ms", 3000)
+                ms.op_fault(st, {"kind": "vanish", "ms": ms_})
+            self.link.log("<", "(vanish_on fault: the device is gone)")
+            if self.link.link_path:
+                self.link.schedule(0.05, lambda: self.link._vanish_now(ms_, None))
+            else:
+                self.link.schedule(0.05, self.link._exit_vanished)
+            return True
         if "reset_on_timeout" in faults and _fault_matches(faults["reset_on_timeout"], body):
             f = faults["reset_on_timeout"]
             self.link.log("<", "(reset_on_timeout fault: no answer)")

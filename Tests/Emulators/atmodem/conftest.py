@@ -80,6 +80,21 @@ class StdioModem:
         self.p.stdin.write(data)
         self.p.stdin.flush()
 
+    def read_at_least(self, count: int, timeout: float = 10.0, settle: float = 0.3) -> bytes:
+        """Reads until `count` bytes came (or `timeout`, which only catches
+        a hang: a loaded machine starts Python slowly), then for `settle`
+        seconds more in case more follows."""
+        end = time.monotonic() + timeout
+        out = b""
+        while len(out) < count and time.monotonic() < end:
+            r, _, _ = select.select([self.p.stdout], [], [], end - time.monotonic())
+            if r:
+                chunk = self.p.stdout.read(65536)
+                if not chunk:
+                    return out
+                out += chunk
+        return out + self.read_for(settle)
+
     def read_for(self, seconds: float) -> bytes:
         end = time.monotonic() + seconds
         out = b""

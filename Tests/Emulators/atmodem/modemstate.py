@@ -472,7 +472,7 @@ def op_deliver(state: dict, req: dict, default_storage: str | None = None) -> di
 
 
 FAULT_KINDS = ("hang", "garbage", "slow", "vanish", "reset_on_timeout",
-               "send_error", "drop_cmti")
+               "send_error", "drop_cmti", "vanish_on")
 
 
 def op_fault(state: dict, req: dict) -> dict:
@@ -492,6 +492,8 @@ def op_fault(state: dict, req: dict) -> dict:
         f.setdefault("count", 1)
     if kind == "send_error":
         f.setdefault("code", 500)
+    if kind == "vanish_on":
+        f.setdefault("ms", 3000)
     if kind == "vanish":
         # Offline (no emulator to close a pty): the device is just absent.
         ms = f.get("ms")

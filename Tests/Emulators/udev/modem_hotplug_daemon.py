@@ -295,7 +295,7 @@ level = "read"
         if replies:
             text = replies[count - 1].get("text", "")
             self.step("reply", number=count, text=text)
-            if not text.startswith("test-site up "):
+            if not text.startswith("test-site: GSM "):
                 self.problem(f"reply {count} is not a STATUS reply: {text!r}")
 
     def stop_daemon(self):

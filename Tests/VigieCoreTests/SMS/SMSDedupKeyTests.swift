@@ -19,6 +19,35 @@ struct SMSDedupKeyTests {
         == "8526b0e65c74c8f078bc26ff1e7e9956c05ce83f")
   }
 
+  @Test("no timestamp, and senders only the modem understands, still have stable keys")
+  func modemSenders() throws {
+    #expect(
+      SMSDedupKey(modemSender: "+33612345678", timestamp: stamp, text: "STATUS")
+        == SMSDedupKey(sender: alice, timestamp: stamp, text: "STATUS"))
+    #expect(
+      SMSDedupKey(modemSender: "Orange", timestamp: nil, text: "x")
+        == SMSDedupKey(sender: .alphanumeric("Orange"), timestamp: nil, text: "x"))
+    let raw = SMSDedupKey(modemSender: "06 12 34 56 78", timestamp: nil, text: "x")
+    #expect(raw == SMSDedupKey(modemSender: "06 12 34 56 78", timestamp: nil, text: "x"))
+    #expect(raw != SMSDedupKey(modemSender: "06 12 34 56 79", timestamp: nil, text: "x"))
+    #expect(
+      SMSDedupKey(sender: alice, timestamp: nil, text: "x") != SMSDedupKey(sender: alice, timestamp: stamp, text: "x"))
+  }
+
+  @Test("the stored form of a timestamp reads back to the same timestamp")
+  func storedTimestamp() throws {
+    for text in ["24/05/17,10:32:05+08", "24/12/31,23:59:59-20", "25/01/01,00:00:00+00", "24/02/29,12:00:00+23"] {
+      let t = try SMSCTimestamp(text: text)
+      #expect(try SMSCTimestamp(stored: t.description) == t)
+    }
+    for bad in [
+      "", "2024-05-17 10:32:05", "2024-05-17 10:32:05 +02:10", "2024-13-17 10:32:05 +02:00",
+      "2024-05-17T10:32:05 +02:00", "2024-05-17 10:32:05 *02:00",
+    ] {
+      #expect(throws: SMSCTimestampError.self) { try SMSCTimestamp(stored: bad) }
+    }
+  }
+
   @Test("the sender is normalised first")
   func normalised() throws {
     let france = PhoneRegion(countryCode: "33")!
