@@ -51,6 +51,8 @@ class BootedImage:
                 "-drive", f"if=virtio,format=qcow2,file={overlay}",
                 "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                 "-device", "virtio-net-pci,netdev=net0",
+                # A hardware watchdog for systemd's RuntimeWatchdogSec.
+                "-device", "i6300esb",
                 "-serial", f"file:{self.console}", "-monitor", "none", "-display", "none"]
         self.qemu = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)

@@ -111,6 +111,12 @@ def test_system_settings(vm):
     assert "noatime" in vm.ssh("findmnt -n -o OPTIONS /").stdout
     assert "/run/log/journal" in vm.ssh("journalctl --header").stdout, "the journal is not volatile"
     assert vm.ssh("swapon --show").stdout.strip() == ""
+    # systemd pets the hardware watchdog (QEMU's i6300esb here).
+    assert vm.ssh("systemctl show -P RuntimeWatchdogUSec").stdout.strip() == "15s"
+    assert vm.ssh("cat /sys/class/watchdog/watchdog0/state").stdout.strip() == "active"
+    # avahi announces the host as vigie.local.
+    assert vm.ssh("systemctl is-active avahi-daemon").stdout.strip() == "active"
+    assert "vigie" in vm.ssh("hostname").stdout
 
 
 def test_reboot_command_reboots_through_the_path_unit(vm):
