@@ -337,6 +337,18 @@ struct UdevRulesTests {
     #expect(UdevRules.check(rules) == [])
   }
 
+  @Test("every rules file in udev-rules/ (the .deb installs them all) passes the same checks")
+  func everyRulesFile() throws {
+    let directory = URL(fileURLWithPath: UdevRules.path).deletingLastPathComponent().path
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".rules") }
+    #expect(files.contains("91-vigie-leds.rules"))
+    for file in files {
+      let rules = try UdevRules.parse(try String(contentsOfFile: directory + "/" + file, encoding: .utf8))
+      #expect(!rules.isEmpty, "\(file)")
+      #expect(UdevRules.check(rules) == [], "\(file)")
+    }
+  }
+
   @Test(
     "the checker itself catches typos",
     arguments: [
