@@ -131,7 +131,7 @@ struct StatusPageTests {
 
   @Test("with [status] listen empty, the file drop's server serves the page under /~status/")
   func onTheFileDrop() throws {
-    let drop = try DropFixture()
+    let drop = try DropFixture(extra: "[status]\nenabled = true")
     let page = try drop.request(drop.base + "/~status/")
     #expect(page.status == 200)
     #expect(page.body.contains("<h1>test-site</h1>"))

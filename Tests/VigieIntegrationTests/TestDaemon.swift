@@ -101,8 +101,13 @@ final class TestDaemon {
   var removeDirectory = true
 
   static func config(directory: String, daemonExtra: String = "", modem: String, sections: String) -> String {
-    // The file drop listens on a port: off unless the test configures it.
-    let sections = sections.contains("[filedrop]") ? sections : sections + "\n[filedrop]\nenabled = false\n"
+    // The file drop listens on a port, the LEDs look for a Pi's GPIO chip, and
+    // the status page needs the file drop or a port: off unless the test
+    // configures them.
+    var sections = sections
+    for section in ["filedrop", "leds", "status"] where !sections.contains("[\(section)]") {
+      sections += "\n[\(section)]\nenabled = false\n"
+    }
     return """
       [daemon]
       name = "test-site"

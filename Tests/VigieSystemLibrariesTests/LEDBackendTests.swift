@@ -40,14 +40,41 @@ final class Reports: Sendable {
   func add(_ list: [String]) { lists.withLock { $0.append(list) } }
 }
 
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+/// Waits for `condition`. The bound only catches a hang: other suites block
+/// the cooperative pool's threads, so this task may not run for seconds; the
+/// condition is checked once more after the deadline for that reason.
+func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
   let deadline = ContinuousClock.now + timeout
   while ContinuousClock.now < deadline {
     if condition() { return true }
     try? await Task.sleep(for: .milliseconds(10))
   }
+  if condition() { return true }
   Issue.record("never: \(what)")
   return false
+}
+
+/// Every value `path` held, read every millisecond on a thread of its own
+/// (not the cooperative pool, which other suites may block) until `stop`
+/// says so: catches a short flash a sleeping task would miss.
+final class FileSampler: Sendable {
+  private let seen = Mutex<Set<String>>([])
+  private let stopped = Mutex(false)
+
+  init(_ path: String) {
+    let thread = Thread { [self] in
+      while !stopped.withLock({ $0 }) {
+        let value =
+          ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !value.isEmpty { seen.withLock { _ = $0.insert(value) } }
+        usleep(1000)
+      }
+    }
+    thread.start()
+  }
+
+  var values: Set<String> { seen.withLock { $0 } }
+  func stop() { stopped.withLock { $0 = true } }
 }
 
 @Suite("LED backends and driver", .serialized)
@@ -192,9 +219,12 @@ struct LightsServiceTests {
     #expect(tree.read("ACT", "trigger") == "none")
 
     // An SMS or a transfer: the activity LED (dark when idle) flashes once.
+    let sampler = FileSampler(tree.root + "/ACT/brightness")
+    defer { sampler.stop() }
+    #expect(await eventually("ACT written dark") { sampler.values == ["0"] })
     state.withLock { $0.activity += 1 }
-    #expect(await eventually("activity flash", timeout: .seconds(5)) { tree.read("ACT", "brightness") == "255" })
-    #expect(await eventually("flash over", timeout: .seconds(5)) { tree.read("ACT", "brightness") == "0" })
+    #expect(await eventually("activity flash") { sampler.values.contains("255") })
+    #expect(await eventually("flash over") { tree.read("ACT", "brightness") == "0" })
 
     // The modem disappears: its LED goes dark.
     state.withLock { $0.modem = .absent }
