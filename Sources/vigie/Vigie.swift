@@ -19,7 +19,8 @@ struct Vigie: AsyncParsableCommand {
       """,
     version: VigieVersion.string,
     subcommands: [
-      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, LEDs.self, Config.self, Version.self,
+      Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Probe.self, LEDs.self, Drive.self, Config.self,
+      Version.self,
     ]
   )
 }

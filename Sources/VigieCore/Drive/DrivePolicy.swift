@@ -102,3 +102,36 @@ public enum DriveQuery {
     "appProperties has { key='vigieUpload' and value=\(literal(key)) } and trashed = false"
   }
 }
+
+/// A QR code matrix as terminal text: two module rows per line with the
+/// half-block characters, a 2-module quiet zone, dark modules drawn light on
+/// a dark terminal… so it is inverted: spaces are dark.
+public enum QRText {
+  public static func render(_ matrix: [[Bool]]) -> String {
+    let quiet = 2
+    let width = (matrix.first?.count ?? 0) + 2 * quiet
+    func dark(_ row: Int, _ column: Int) -> Bool {
+      let r = row - quiet
+      let c = column - quiet
+      guard r >= 0, r < matrix.count, c >= 0, c < matrix[r].count else { return false }
+      return matrix[r][c]
+    }
+    var lines: [String] = []
+    var row = 0
+    while row < matrix.count + 2 * quiet {
+      var line = ""
+      for column in 0..<width {
+        // Light is drawn (terminal foreground), dark is left blank.
+        switch (!dark(row, column), !dark(row + 1, column) && row + 1 < matrix.count + 2 * quiet) {
+        case (true, true): line += "█"
+        case (true, false): line += "▀"
+        case (false, true): line += "▄"
+        case (false, false): line += " "
+        }
+      }
+      lines.append(line)
+      row += 2
+    }
+    return lines.joined(separator: "\n")
+  }
+}

@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -118,7 +119,7 @@ def q_tokens(q: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_q(q: str):
+def parse_q(q: str, resolve=lambda x: x):
     """Returns a predicate over file records. Supported terms, joined by
     `and`: `'<id>' in parents`, `trashed = true|false`, `name = '<s>'`,
     `name != '<s>'`, `mimeType = '<s>'`, `mimeType != '<s>'`,
@@ -142,7 +143,7 @@ def parse_q(q: str):
             i += 1
             expect("word", "in")
             expect("word", "parents")
-            preds.append(lambda f, p=val: p in f["parents"])
+            preds.append(lambda f, p=resolve(val): p in f["parents"])
         elif kind == "word" and val == "trashed":
             i += 1
             expect("op", "=")
@@ -775,7 +776,7 @@ class Handler(BaseHTTPRequestHandler):
         if not size_raw.isdigit() or not 1 <= int(size_raw) <= 1000:
             raise invalid(f"Invalid value '{size_raw}'. Values must be within the range: [1, 1000]", "pageSize")
         size = int(size_raw)
-        pred = parse_q(q["q"]) if q.get("q") else (lambda f: not f["trashed"])
+        pred = parse_q(q["q"], self.st.resolve) if q.get("q") else (lambda f: not f["trashed"])
         start = 0
         if q.get("pageToken"):
             try:
@@ -1123,6 +1124,9 @@ def main(argv=None):
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.state = State(args)  # type: ignore[attr-defined]
+    # A parent may have blocked or ignored SIGTERM (Foundation's Process does): restore it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.1)

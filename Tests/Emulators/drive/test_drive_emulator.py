@@ -151,6 +151,9 @@ def test_list_q_paging_and_fields(emu):
     status, body, _ = emu.json("GET", "/drive/v3/files?" + urllib.parse.urlencode(
         {"q": f"name = 'f03' and '{folder['id']}' in parents"}), token=t)
     assert [f["name"] for f in body["files"]] == ["f03"] and set(body["files"][0]) == {"kind", "id", "name", "mimeType"}
+    status, body, _ = emu.json("GET", "/drive/v3/files?" + urllib.parse.urlencode(
+        {"q": "'root' in parents and trashed = false"}), token=t)
+    assert sorted(f["name"] for f in body["files"]) == ["dir", "elsewhere"]
 
 
 @pytest.mark.parametrize("q", ["name contains 'x'", "'abc' in", "trashed = maybe", "name = 'unterminated",
