@@ -258,7 +258,7 @@ struct DriveTests {
     let emu = try DriveEmulator()
     let config = try emu.config()
     try emu.writeToken(to: emu.directory + "/token.json")
-    for i in 0..<1005 { try emu.ctl("file", #"{"name":"f\#(i)"}"#) }
+    try emu.ctl("file", #"{"name":"f","count":1005}"#)
     try emu.ctl("fault", #"{"path":"/drive/v3/files","status":429}"#)
     try emu.ctl("fault", #"{"path":"/drive/v3/files","status":403,"reason":"userRateLimitExceeded"}"#)
     try emu.ctl("fault", #"{"path":"/drive/v3/files","status":500}"#)

@@ -1028,11 +1028,16 @@ class Handler(BaseHTTPRequestHandler):
                     if req.get("upload_id") in (s["id"], "*"):
                         s["expired"] = True
                 return self.send_json(200, {"ok": True})
-            if op == "file":  # seed a file, e.g. a Google Doc
+            if op == "file":  # seed a file, e.g. a Google Doc; "count": n seeds name0..name(n-1)
                 content = base64.b64decode(req.pop("content_b64")) if "content_b64" in req else \
                     req.pop("content", "").encode()
-                f = st.create(req, content)
-                return self.send_json(200, st.resource(f))
+                count = req.pop("count", None)
+                if count is None:
+                    return self.send_json(200, st.resource(st.create(req, content)))
+                base = req.get("name", "f")
+                for i in range(int(count)):
+                    st.create({**req, "name": f"{base}{i}"}, content)
+                return self.send_json(200, {"ok": True, "created": int(count)})
             if op == "content":
                 f = st.get(q.get("id", ""))
                 return self.send(200, st.content.get(f["id"], b""), "application/octet-stream")

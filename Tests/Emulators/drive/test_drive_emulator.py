@@ -241,6 +241,12 @@ def test_update_move_trash_delete_and_changes(emu):
     assert emu.json("GET", "/drive/v3/changes?pageToken=abc", token=t)[0] == 400
 
 
+def test_bulk_seed(emu):
+    assert emu.ctl("file", name="s", count=30)["created"] == 30
+    status, body, _ = emu.json("GET", "/drive/v3/files?pageSize=1000", token=emu.token())
+    assert len(body["files"]) == 30
+
+
 def test_about_quota(emu):
     status, body, _ = emu.json("GET", "/drive/v3/about?fields=storageQuota", token=emu.token())
     assert status == 200 and set(body) == {"storageQuota"} and int(body["storageQuota"]["limit"]) > 0
