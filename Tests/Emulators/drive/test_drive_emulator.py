@@ -11,9 +11,22 @@ import urllib.parse
 
 import pytest
 
-from conftest import CLIENT_ID, CLIENT_SECRET
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import driveemu  # noqa: E402
+from driveemu import CLIENT_ID, CLIENT_SECRET  # noqa: E402
 
 CHUNK = 256 * 1024
+
+
+@pytest.fixture
+def emu():
+    yield from driveemu.start()
+
+
 SCOPE = "https://www.googleapis.com/auth/drive.file"
 
 

@@ -1,4 +1,6 @@
-"""Starts drive_emulator.py for each test and gives a small HTTP client."""
+"""Starts drive_emulator.py and gives a small HTTP client (not named
+conftest.py: the atmodem tests import names from their own `conftest`
+module, and two conftest modules would shadow each other)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import subprocess
 import sys
 import urllib.parse
 
-import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "drive_emulator.py")
@@ -62,8 +63,8 @@ class Emu:
         return self.ctl("issue")["access_token"]
 
 
-@pytest.fixture
-def emu():
+def start():
+    """Starts an emulator; yields it, stops it."""
     proc = subprocess.Popen([sys.executable, EMULATOR, "--port", "0", "--device-interval", "1",
                              "--device-expires", "30"], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
