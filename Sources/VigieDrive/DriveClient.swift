@@ -327,6 +327,35 @@ public actor DriveClient {
     try await list(q: DriveQuery.withUploadKey(key), pageSize: 10).first
   }
 
+  // MARK: Changes feed
+
+  /// The token from which `changes(since:)` reports changes.
+  public func startPageToken() async throws -> String {
+    let r = try await call("GET", settings.apiBase + "/changes/startPageToken")
+    guard let json = try? JSONValue.parse(r.body), let token = json["startPageToken"]?.string, !token.isEmpty else {
+      throw DriveError(kind: .server, status: r.status, reason: "badAnswer", message: "no startPageToken")
+    }
+    return token
+  }
+
+  /// Every change since `token`, following pages; returns them with the
+  /// token to use next time.
+  public func changes(since token: String) async throws -> (changes: [DriveChange], next: String) {
+    var out: [DriveChange] = []
+    var page = token
+    while true {
+      let query = [
+        ("pageToken", page), ("pageSize", "1000"),
+        ("fields", "nextPageToken,newStartPageToken,changes(fileId,removed,file(\(DriveFile.fields)))"),
+      ]
+      let r = try await call("GET", settings.apiBase + "/changes?" + formEncode(query))
+      let parsed = try DriveChange.parsePage(r.body)
+      out += parsed.changes
+      if let start = parsed.newStartPageToken { return (out, start) }
+      page = parsed.nextPageToken ?? ""
+    }
+  }
+
   // MARK: Resumable uploads
 
   /// Starts a resumable session for a new file (`fileID` nil) or new

@@ -12,7 +12,7 @@ struct Drive: AsyncParsableCommand {
     discussion: """
       The FUSE mount and the background upload queue are not built yet (see docs/drive.md).
       """,
-    subcommands: [Auth.self, List.self, Put.self])
+    subcommands: [Auth.self, List.self, Put.self, Changes.self])
 
   static func client(_ option: ConfigOption) throws -> DriveClient {
     let config: VigieConfig
@@ -72,6 +72,31 @@ struct Drive: AsyncParsableCommand {
           let size = f.isFolder ? "dir" : f.size.map(String.init) ?? "-"
           print("\(f.id)\t\(size)\t\(f.md5Checksum ?? "-")\t\(f.name)")
         }
+      } catch {
+        throw Drive.fail(error)
+      }
+    }
+  }
+
+  struct Changes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the changes since a page token (none: print the current token).",
+      discussion: "Prints one line per change (`removed ID` or `changed ID NAME`), then `token T` to use next time.")
+    @OptionGroup var configOption: ConfigOption
+    @Argument(help: "Page token from a previous run.") var token: String?
+
+    func run() async throws {
+      let client = try Drive.client(configOption)
+      do {
+        guard let token else {
+          print("token \(try await client.startPageToken())")
+          return
+        }
+        let (changes, next) = try await client.changes(since: token)
+        for c in changes {
+          print(c.removed || c.file == nil ? "removed \(c.fileID)" : "changed \(c.fileID) \(c.file?.name ?? "")")
+        }
+        print("token \(next)")
       } catch {
         throw Drive.fail(error)
       }

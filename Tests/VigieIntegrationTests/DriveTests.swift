@@ -250,7 +250,27 @@ struct DriveTests {
     // The second run found the file by its upload key instead of uploading again.
     let requests = (try emu.state()["requests"] as? [[String: Any]]) ?? []
     #expect(requests.contains { (($0["query"] as? [String: String])?["q"] ?? "").contains("vigieUpload") })
-    #expect(requests.filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/upload/drive/v3/files" }.count == 1)
+    #expect(
+      requests.filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/upload/drive/v3/files" }
+        .count == 1)
+  }
+
+  @Test("changes: a remote change is seen through the feed, with paging")
+  func changesFeed() throws {
+    let emu = try DriveEmulator()
+    let config = try emu.config()
+    try emu.writeToken(to: emu.directory + "/token.json")
+    var out = try vigie("drive", "changes", "-c", config)
+    let start = try #require(
+      out.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+    try emu.ctl("file", #"{"name":"remote","count":1100}"#)
+    out = try vigie("drive", "changes", "-c", config, start)
+    #expect(out.status == 0, "\(out.stderr)")
+    let lines = out.stdout.split(separator: "\n")
+    #expect(lines.filter { $0.hasPrefix("changed ") }.count == 1100)
+    let next = try #require(lines.last.map { String($0.dropFirst("token ".count)) })
+    out = try vigie("drive", "changes", "-c", config, next)
+    #expect(out.stdout == "token \(next)\n")
   }
 
   @Test("ls: paging, rate limits and server errors retried, expired token refreshed, revoked grant explained")

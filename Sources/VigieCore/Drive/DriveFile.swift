@@ -100,3 +100,39 @@ public struct DriveFile: Sendable, Equatable {
 private func isHex(_ b: UInt8) -> Bool {
   (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b)
 }
+
+/// One entry of the changes feed (changes.list).
+public struct DriveChange: Sendable, Equatable {
+  public var fileID: String
+  public var removed: Bool
+  /// Absent when removed.
+  public var file: DriveFile?
+
+  /// A page of changes.list: the changes, and either the next page's token
+  /// or the token to poll with next time (`newStartPageToken`).
+  public static func parsePage(_ bytes: [UInt8]) throws(DriveFile.ParseError) -> (
+    changes: [DriveChange], nextPageToken: String?, newStartPageToken: String?
+  ) {
+    let json: JSONValue
+    do { json = try JSONValue.parse(bytes) } catch { throw .notJSON(error.description) }
+    guard let items = json["changes"]?.array else { throw .field("changes missing") }
+    var out: [DriveChange] = []
+    for item in items {
+      guard let id = item["fileId"]?.string, !id.isEmpty else { throw .field("change without fileId") }
+      let removed = item["removed"]?.bool ?? false
+      out.append(
+        DriveChange(
+          fileID: id, removed: removed,
+          file: try item["file"].map { v throws(DriveFile.ParseError) in try DriveFile.parse(v) }))
+    }
+    let next = json["nextPageToken"]?.string
+    let start = json["newStartPageToken"]?.string
+    guard (next == nil) != (start == nil) else {
+      throw .field("a changes page needs nextPageToken or newStartPageToken")
+    }
+    for token in [next, start].compactMap({ $0 }) where token.isEmpty || token.utf8.count > 4096 {
+      throw .field("bad page token")
+    }
+    return (out, next, start)
+  }
+}

@@ -334,3 +334,23 @@ extension String {
     return out + rest
   }
 }
+
+@Suite("drive: changes feed")
+struct DriveChangesTests {
+  @Test("pages: changes, removals, tokens; malformed pages refused")
+  func pages() throws {
+    let page = try DriveChange.parsePage(
+      Array(
+        #"{"changes":[{"fileId":"1","removed":false,"file":{"id":"1","name":"a"}},{"fileId":"2","removed":true}],"newStartPageToken":"9"}"#
+          .utf8))
+    #expect(page.changes.count == 2 && page.changes[1].removed && page.changes[0].file?.name == "a")
+    #expect(page.nextPageToken == nil && page.newStartPageToken == "9")
+    for bad in [
+      #"{"changes":[]}"#, #"{"changes":[],"nextPageToken":"1","newStartPageToken":"2"}"#,
+      #"{"changes":[{"removed":true}],"newStartPageToken":"2"}"#, #"{"newStartPageToken":"2"}"#,
+      #"{"changes":[],"newStartPageToken":""}"#,
+    ] {
+      #expect(throws: DriveFile.ParseError.self) { try DriveChange.parsePage(Array(bad.utf8)) }
+    }
+  }
+}
