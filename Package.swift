@@ -129,7 +129,7 @@ let package = Package(
     .executableTarget(
       name: "vigie",
       dependencies: [
-        "VigieCore", "VigieRuntime", "VigieWatchdog", "VigieFileDrop",
+        "VigieCore", "VigieRuntime", "VigieWatchdog", "VigieDrive", "VigieFileDrop",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

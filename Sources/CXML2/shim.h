@@ -10,6 +10,12 @@
 #define VIGIE_CXML2_SHIM_H
 
 #include <libxml/xmlversion.h>
+// Debian builds libxml2 with ICU, so libxml/encoding.h would include the
+// system's <unicode/*.h>, whose types clash with Foundation's own copy of ICU
+// in every Swift module that sees both ("UErrorCode has different
+// definitions"). Vigie never uses libxml2's encoding handlers (the only
+// struct whose layout depends on this), so the ICU part is left out.
+#undef LIBXML_ICU_ENABLED
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>

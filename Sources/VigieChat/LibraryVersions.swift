@@ -1,4 +1,6 @@
-import CXML2
+// Internal: CXML2 brings the system ICU headers (Debian builds libxml2 with
+// ICU), which clash with Foundation's own ICU in modules that import both.
+internal import CXML2
 
 /// libxml2, whose push parser VigieChat feeds with the XMPP stream.
 public enum XML2Library {

@@ -21,7 +21,7 @@ struct Vigie: AsyncParsableCommand {
     version: VigieVersion.string,
     subcommands: [
       Run.self, Status.self, Cmd.self, Modem.self, SMS.self, Share.self, DropPassword.self, Probe.self, LEDs.self,
-      Config.self, Version.self,
+      Drive.self, Config.self, Version.self,
     ]
   )
 }

@@ -164,6 +164,10 @@ extension DriveConfig {
     if enabled, clientID.isEmpty { v.fail("drive.client_id", "is required when [drive] is enabled") }
     v.timeWindow("drive.upload_window", uploadWindow)
     v.positive("drive.poll_interval", pollInterval)
+    v.positive("drive.request_timeout", requestTimeout)
+    if chunkSize.bytes < 256 * 1024 { v.fail("drive.chunk_size", "must be at least 256K (Google's chunk granularity)") }
+    if dailyBudget.bytes < 0 { v.fail("drive.daily_budget", "must not be negative") }
+    if monthlyBudget.bytes < 0 { v.fail("drive.monthly_budget", "must not be negative") }
     for (key, url) in [
       ("api_base", apiBase), ("upload_base", uploadBase), ("token_url", tokenURL), ("device_url", deviceURL),
     ]

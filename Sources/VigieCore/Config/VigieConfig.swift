@@ -350,6 +350,10 @@ public struct DriveConfig: ConfigSection {
   public var uploadBase = "https://www.googleapis.com/upload/drive/v3"
   public var tokenURL = "https://oauth2.googleapis.com/token"
   public var deviceURL = "https://oauth2.googleapis.com/device/code"
+  public var chunkSize = ByteSize.mib(8)
+  public var dailyBudget = ByteSize(bytes: 0)
+  public var monthlyBudget = ByteSize(bytes: 0)
+  public var requestTimeout = Duration.seconds(60)
   public init() {}
   public static let fields: [ConfigField<DriveConfig>] = [
     .init("enabled", \.enabled, doc: "Mount Google Drive."),
@@ -368,6 +372,14 @@ public struct DriveConfig: ConfigSection {
     .init("upload_base", \.uploadBase, doc: "Drive upload endpoint."),
     .init("token_url", \.tokenURL, doc: "OAuth token endpoint."),
     .init("device_url", \.deviceURL, doc: "OAuth device-authorisation endpoint."),
+    .init(
+      "chunk_size", \.chunkSize,
+      doc: "Resumable upload chunk (rounded down to a multiple of 256 KiB); a cut costs at most one chunk."),
+    .init("daily_budget", \.dailyBudget, doc: "Bytes uploads may send a day (local time); 0 means no limit."),
+    .init("monthly_budget", \.monthlyBudget, doc: "Bytes uploads may send a calendar month; 0 means no limit."),
+    .init(
+      "request_timeout", \.requestTimeout,
+      doc: "A Drive request (or one upload chunk) that makes no progress this long is abandoned and retried."),
   ]
 }
 
