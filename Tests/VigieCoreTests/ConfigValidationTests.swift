@@ -264,6 +264,9 @@ func target(
     ("TCP:443", .tcpSYN(port: 443)),
     ("tcp-connect:22", .tcpConnect(port: 22)),
     ("udp-openvpn:1194", .udpOpenVPN(port: 1194)),
+    ("tcp-openvpn:443", .tcpOpenVPN(port: 443)),
+    ("dns:probe.vigie.test", .dnsQuery(name: "probe.vigie.test")),
+    ("DNS:Example.org.", .dnsQuery(name: "Example.org.")),
     ("tcp:65535", .tcpSYN(port: 65535)),
     ("http:https://example.org/health", .http(url: "https://example.org/health")),
     ("http:http://192.0.2.1:8080/", .http(url: "http://192.0.2.1:8080/")),
@@ -286,8 +289,11 @@ func target(
     ("icmpp", "(did you mean 'icmp'?)"),
     (
       "udp:53",
-      "is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
+      "is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, tcp-openvpn:PORT, dns, dns:NAME, ntp or http:URL"
     ),
+    ("dns:", "\"\" is not a DNS name"),
+    ("dns:a..b", "\"a..b\" is not a DNS name"),
+    ("dns:bad name", "\"bad name\" is not a DNS name"),
     ("http:ftp://example.org", "write an HTTP probe as http:https://host/path"),
     ("http:https://", "write an HTTP probe as http:https://host/path"),
     ("https:///path", "write an HTTP probe as http:https://host/path"),

@@ -402,9 +402,22 @@ public enum ProbeSpec: Sendable, Hashable {
   case tcpSYN(port: Int)
   case tcpConnect(port: Int)
   case udpOpenVPN(port: Int)
+  case tcpOpenVPN(port: Int)
+  /// `dns`: the root's NS records; any NOERROR or NXDOMAIN answer shows a
+  /// working server.
   case dns
+  /// `dns:NAME`: NAME's A records; only a NOERROR answer with records counts.
+  case dnsQuery(name: String)
   case ntp
   case http(url: String)
+
+  /// Whether this is an OpenVPN probe (whose silence proves nothing).
+  public var isOpenVPN: Bool {
+    switch self {
+    case .udpOpenVPN, .tcpOpenVPN: true
+    default: false
+    }
+  }
 
   public enum ParseResult: Sendable, Equatable {
     case success(ProbeSpec)
@@ -427,11 +440,23 @@ public enum ProbeSpec: Sendable, Hashable {
       }
       return .success(.http(url: url))
     }
+    if lowered.hasPrefix("dns:") {
+      let name = String(text.dropFirst(4))
+      let valid =
+        !name.isEmpty && name.utf8.count <= 253
+        && name.split(separator: ".", omittingEmptySubsequences: false).enumerated().allSatisfy { index, label in
+          (1...63).contains(label.utf8.count)
+            && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+            || (label.isEmpty && index > 0 && name.hasSuffix("."))
+        }
+      guard valid else { return .failure("\"\(ConfigNode.abbreviate(name))\" is not a DNS name in probe \"\(text)\"") }
+      return .success(.dnsQuery(name: name))
+    }
     let parts = lowered.split(separator: ":", maxSplits: 1)
-    let kinds = ["tcp", "tcp-connect", "udp-openvpn"]
+    let kinds = ["tcp", "tcp-connect", "udp-openvpn", "tcp-openvpn"]
     guard parts.count == 2, let kind = kinds.first(where: { $0 == parts[0] }) else {
       var message =
-        "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
+        "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, tcp-openvpn:PORT, dns, dns:NAME, ntp or http:URL"
       if let hint = Suggest.closest(to: String(parts.first ?? ""), in: kinds + ["icmp", "dns", "ntp", "http"]) {
         message += " (did you mean '\(hint)'?)"
       }
@@ -443,6 +468,7 @@ public enum ProbeSpec: Sendable, Hashable {
     switch kind {
     case "tcp": return .success(.tcpSYN(port: port))
     case "tcp-connect": return .success(.tcpConnect(port: port))
+    case "tcp-openvpn": return .success(.tcpOpenVPN(port: port))
     default: return .success(.udpOpenVPN(port: port))
     }
   }

@@ -349,7 +349,10 @@ public struct WatchTarget: ConfigSection {
     .init("name", \.name, doc: "Unique name, used in alerts and commands."),
     .init("host", \.host, doc: "Host name or address to probe."),
     .init(
-      "probe", \.probe, doc: "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`."),
+      "probe", \.probe,
+      doc:
+        "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `tcp-openvpn:PORT`, `dns`, `dns:NAME`, `ntp` or `http:URL`."
+    ),
     .init("interval", \.interval, doc: "Probe interval; 0 means `[watchdog] interval`."),
     .init("timeout", \.timeout, doc: "Probe timeout; 0 means `[watchdog] timeout`."),
     .init("depends_on", \.dependsOn, doc: "Names of targets this one is reached through (its parents)."),

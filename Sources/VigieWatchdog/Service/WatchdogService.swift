@@ -230,8 +230,48 @@ public final class WatchdogService: Service, Sendable {
       } catch {
         return .inconclusive(InconclusiveReason(.other, "\(error)"))
       }
-    case .tcpSYN, .udpOpenVPN, .dns, .ntp, .http:
+    case .dns, .dnsQuery, .ntp, .udpOpenVPN, .tcpOpenVPN:
+      do {
+        let verdict: ServiceVerdict
+        switch spec {
+        case .dns: verdict = try await ServiceProbe.dns(host: target.host, name: nil, timeout: timeout)
+        case .dnsQuery(let name): verdict = try await ServiceProbe.dns(host: target.host, name: name, timeout: timeout)
+        case .ntp: verdict = try await ServiceProbe.ntp(host: target.host, timeout: timeout)
+        case .udpOpenVPN(let port):
+          verdict = try await ServiceProbe.openVPN(host: target.host, port: port, tcp: false, timeout: timeout)
+        case .tcpOpenVPN(let port):
+          verdict = try await ServiceProbe.openVPN(host: target.host, port: port, tcp: true, timeout: timeout)
+        default: return .inconclusive(InconclusiveReason(.other, "unreachable probe kind"))
+        }
+        return outcome(verdict, silenceProvesNothing: spec.isOpenVPN)
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .tcpSYN, .http:
       return .inconclusive(InconclusiveReason(.other, "probe type \(target.probe) is not built yet"))
+    }
+  }
+
+  /// A service verdict as the state machine sees it. Silence (UDP
+  /// open|filtered, or a TCP server that says nothing) is a failure for DNS
+  /// and NTP, which answer every valid request, and inconclusive for
+  /// OpenVPN, whose servers with tls-auth drop our unsigned reset.
+  static func outcome(_ verdict: ServiceVerdict, silenceProvesNothing: Bool) -> ProbeOutcome {
+    switch verdict {
+    case .open(let rtt, _): return .success(rtt: rtt)
+    case .badAnswer(_, let detail): return .failure(ProbeFailure(.badAnswer, detail))
+    case .closed(let why): return .failure(ProbeFailure(.refused, why))
+    case .filtered(let why): return .failure(ProbeFailure(.timeout, why))
+    case .silent(let why):
+      return silenceProvesNothing
+        ? .inconclusive(InconclusiveReason(.silent, why)) : .failure(ProbeFailure(.timeout, why + " (open|filtered)"))
+    case .unreachable(let why):
+      return why.contains("Network is unreachable")
+        ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why))
     }
   }
 }
