@@ -183,6 +183,16 @@ struct NTPTests {
     #expect(
       try NTP.parseReply(unsynchronised).problem(request: request)
         == "the server's clock is not synchronised (stratum 2, leap indicator 3)")
+    // chrony while unsynchronised: stratum 0, reference id zero, LI 3: no kiss code.
+    var chronyUnsynchronised = Self.reply()
+    chronyUnsynchronised[0] = 0xE4
+    chronyUnsynchronised[1] = 0
+    chronyUnsynchronised[12...15] = [0, 0, 0, 0]
+    let unsynchronisedReply = try NTP.parseReply(chronyUnsynchronised)
+    #expect(unsynchronisedReply.kissCode == nil)
+    #expect(
+      unsynchronisedReply.problem(request: request)
+        == "the server's clock is not synchronised (stratum 0, leap indicator 3)")
     var stratum16 = Self.reply()
     stratum16[1] = 16
     #expect(try NTP.parseReply(stratum16).problem(request: request)?.contains("stratum 16") == true)

@@ -63,10 +63,12 @@ public enum NTP {
     public var transmit: Timestamp
 
     /// The kiss code (`RATE`, `DENY`, ...) of a stratum 0 reply, else nil.
+    /// A stratum 0 reply whose reference id is not a printable code (chrony
+    /// sends zeros while unsynchronised) has none.
     public var kissCode: String? {
       guard stratum == 0 else { return nil }
       let text = referenceID.prefix { $0 != 0 }
-      guard text.allSatisfy({ (0x20...0x7E).contains($0) }) else { return "0x" + referenceID.hex }
+      guard !text.isEmpty, text.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
       return String(decoding: text, as: UTF8.self)
     }
 
@@ -77,7 +79,7 @@ public enum NTP {
         return "the reply's origin timestamp \(origin) is not our request's \(transmit) (a stale or forged reply)"
       }
       if let kiss = kissCode { return "kiss-o'-death \(kiss)" }
-      if leapIndicator == NTP.leapUnsynchronised || stratum >= 16 {
+      if leapIndicator == NTP.leapUnsynchronised || stratum == 0 || stratum >= 16 {
         return "the server's clock is not synchronised (stratum \(stratum), leap indicator \(leapIndicator))"
       }
       if self.transmit.value == 0 { return "the reply's transmit timestamp is zero" }

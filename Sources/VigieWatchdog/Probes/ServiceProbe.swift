@@ -67,7 +67,7 @@ public enum ServiceProbe {
     } catch {
       throw PingError(.invalidArgument, host: host, error.message)
     }
-    return try await udp(host: host, port: port, request: request, timeout: timeout, silence: "no DNS answer") {
+    return try await udp(host: host, port: port, request: request, timeout: timeout, silence: "") {
       bytes in
       let response: DNS.Response
       do throws(PacketParseError) {
@@ -107,7 +107,7 @@ public enum ServiceProbe {
     let sent = transmit
     return try await udp(
       host: host, port: port, request: NTP.clientRequest(transmit: transmit), timeout: timeout,
-      silence: "no NTP answer"
+      silence: ""
     ) { bytes in
       let reply: NTP.Reply
       do throws(PacketParseError) {
@@ -123,8 +123,8 @@ public enum ServiceProbe {
 
   // MARK: OpenVPN
 
-  /// The wording of a silent OpenVPN server.
-  public static let openVPNSilence = "no answer: server may use tls-auth"
+  /// What a silent OpenVPN server may mean, after "no answer within 2s".
+  public static let openVPNSilence = ": server may use tls-auth"
 
   /// Sends P_CONTROL_HARD_RESET_CLIENT_V2 with a random session id, over UDP
   /// or TCP; good when P_CONTROL_HARD_RESET_SERVER_V2 answers it.
@@ -199,7 +199,7 @@ public enum ServiceProbe {
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
       guard try waitReadable(fd, cancel: cancel, until: deadline, host: host) else {
-        return .silent(silence + " within \(timeout)")
+        return .silent("no answer within \(timeout.configText)" + silence)
       }
       let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
       if count < 0 {
@@ -254,7 +254,7 @@ public enum ServiceProbe {
     var code = connectSocket(fd, address: address, port: port) ?? 0
     if code == EINPROGRESS {
       guard try waitWritable(fd, cancel: cancel, until: deadline, host: host) else {
-        return .filtered("no answer to the TCP handshake within \(timeout)")
+        return .filtered("no answer to the TCP handshake within \(timeout.configText)")
       }
       var error: Int32 = 0
       var length = socklen_t(MemoryLayout<Int32>.size)
@@ -274,7 +274,7 @@ public enum ServiceProbe {
       }
       if sent < 0 {
         if errno == EINTR || errno == EAGAIN { continue }
-        return .silent("\(silence) (the server closed the connection: \(String(cString: strerror(errno))))")
+        return .silent("no answer, the server closed the connection (\(String(cString: strerror(errno))))" + silence)
       }
       offset += sent
     }
@@ -282,14 +282,14 @@ public enum ServiceProbe {
     var buffer = [UInt8](repeating: 0, count: 16384)
     while true {
       guard try waitReadable(fd, cancel: cancel, until: deadline, host: host) else {
-        return .silent(silence + " within \(timeout)")
+        return .silent("no answer within \(timeout.configText)" + silence)
       }
       let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
       if count < 0 {
         if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { continue }
-        return .silent("\(silence) (the server closed the connection: \(String(cString: strerror(errno))))")
+        return .silent("no answer, the server closed the connection (\(String(cString: strerror(errno))))" + silence)
       }
-      if count == 0 { return .silent("\(silence) (the server closed the connection)") }
+      if count == 0 { return .silent("no answer, the server closed the connection" + silence) }
       stream += buffer[0..<count]
       let rtt = started.duration(to: .now)
       let packets: [[UInt8]]
