@@ -213,6 +213,24 @@ func target(
     #expect(problems { $0.watchdog.target = [target("web", host: "", probe: probe)] }.isEmpty)
   }
 
+  @Test func httpExpectations() {
+    #expect(
+      problems {
+        var web = target("web", host: "", probe: "https://example.org/")
+        web.expectStatus = "200,abc"
+        web.tlsMinDays = -1
+        $0.watchdog.target = [web]
+      } == [
+        "watchdog.target[1].expect_status: \"abc\" is not an HTTP status or range (e.g. 200, 200-299, 200,301); codes are 100 to 599",
+        "watchdog.target[1].tls_min_days: must not be negative",
+      ])
+    var web = target("web", host: "", probe: "https://example.org/")
+    web.expectStatus = "204, 300-302"
+    web.expectBody = "ok"
+    #expect(
+      web.httpCheck == HTTPCheck(statuses: [204...204, 300...302], bodyContains: "ok", minimumCertificateDays: 14))
+  }
+
   @Test func theTimeoutMustBeShorterThanTheInterval() {
     #expect(
       problems {

@@ -187,6 +187,10 @@ extension WatchdogConfig {
         v.fail(path + ".host", "every target needs a host")
       }
       if case .failure(let message) = probe { v.fail(path + ".probe", message) }
+      if case .failure(let error) = HTTPCheck.parseStatuses(t.expectStatus) {
+        v.fail(path + ".expect_status", error.message)
+      }
+      if t.tlsMinDays < 0 { v.fail(path + ".tls_min_days", "must not be negative") }
       if t.interval < .zero { v.fail(path + ".interval", "must not be negative") }
       let effectiveInterval = t.interval == .zero ? interval : t.interval
       let effectiveTimeout = t.timeout == .zero ? timeout : t.timeout

@@ -344,7 +344,17 @@ public struct WatchTarget: ConfigSection {
   public var interval: Duration = .zero
   public var timeout: Duration = .zero
   public var dependsOn: [String] = []
+  public var expectStatus = "200-399"
+  public var expectBody = ""
+  public var tlsMinDays = 14
+  public var tlsVerify = true
   public init() {}
+  /// What an `http:URL` probe expects (`expect_status` already validated).
+  public var httpCheck: HTTPCheck {
+    HTTPCheck(
+      statuses: (try? HTTPCheck.parseStatuses(expectStatus).get()) ?? [200...399], bodyContains: expectBody,
+      minimumCertificateDays: tlsMinDays)
+  }
   public static let fields: [ConfigField<WatchTarget>] = [
     .init("name", \.name, doc: "Unique name, used in alerts and commands."),
     .init("host", \.host, doc: "Host name or address to probe."),
@@ -356,6 +366,16 @@ public struct WatchTarget: ConfigSection {
     .init("interval", \.interval, doc: "Probe interval; 0 means `[watchdog] interval`."),
     .init("timeout", \.timeout, doc: "Probe timeout; 0 means `[watchdog] timeout`."),
     .init("depends_on", \.dependsOn, doc: "Names of targets this one is reached through (its parents)."),
+    .init(
+      "expect_status", \.expectStatus,
+      doc: "`http:URL` only: accepted status codes, e.g. `200`, `200-299`, `200,301` (redirects are not followed)."),
+    .init("expect_body", \.expectBody, doc: "`http:URL` only: text the body must contain (first MiB); empty for none."),
+    .init(
+      "tls_min_days", \.tlsMinDays,
+      doc: "`http:URL` only: an HTTPS certificate expiring within this many days is a failure; 0 for no check."),
+    .init(
+      "tls_verify", \.tlsVerify,
+      doc: "`http:URL` only: verify the HTTPS certificate chain and host name against the system's CAs."),
   ]
 }
 
