@@ -47,9 +47,10 @@ public final class WatchdogBoard: Sendable {
 /// feeds the results to the pure `OutageEvaluator` (thresholds, dependencies,
 /// flapping) and turns its events into log lines and alerts.
 ///
-/// Probes built so far: `icmp` (one echo request) and `tcp-connect:PORT`.
-/// Targets with another probe type are reported INCONCLUSIVE ("probe not
-/// built yet") rather than pretending.
+/// Probes built so far: `icmp` (one echo request), `tcp-connect:PORT`, the
+/// service probes (`dns`, `dns:NAME`, `ntp`, `udp-openvpn:PORT`,
+/// `tcp-openvpn:PORT`) and `http:URL`. `tcp:PORT` (the raw SYN probe) is
+/// reported INCONCLUSIVE ("probe not built yet") rather than pretending.
 public final class WatchdogService: Service, Sendable {
   let config: WatchdogConfig
   let board: WatchdogBoard
@@ -251,7 +252,23 @@ public final class WatchdogService: Service, Sendable {
       } catch {
         return .inconclusive(InconclusiveReason(.other, "\(error)"))
       }
-    case .tcpSYN, .http:
+    case .http(let url):
+      do {
+        switch try await HTTPProbe.probe(
+          url: url, check: target.httpCheck, verifyTLS: target.tlsVerify, timeout: timeout)
+        {
+        case .ok(let rtt, _, _): return .success(rtt: rtt)
+        case .bad(let why): return .failure(ProbeFailure(.badAnswer, why))
+        case .refused(let why): return .failure(ProbeFailure(.refused, why))
+        case .timeout(let why): return .failure(ProbeFailure(.timeout, why))
+        case .unreachable(let why): return .failure(ProbeFailure(.unreachable, why))
+        case .noRoute(let why): return .inconclusive(InconclusiveReason(.noRoute, why))
+        case .failed(let why): return .failure(ProbeFailure(.other, why))
+        }
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .tcpSYN:
       return .inconclusive(InconclusiveReason(.other, "probe type \(target.probe) is not built yet"))
     }
   }
