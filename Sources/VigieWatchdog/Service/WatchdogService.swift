@@ -47,10 +47,10 @@ public final class WatchdogBoard: Sendable {
 /// feeds the results to the pure `OutageEvaluator` (thresholds, dependencies,
 /// flapping) and turns its events into log lines and alerts.
 ///
-/// Probes built so far: `icmp` (one echo request), `tcp-connect:PORT`, the
-/// service probes (`dns`, `dns:NAME`, `ntp`, `udp-openvpn:PORT`,
-/// `tcp-openvpn:PORT`) and `http:URL`. `tcp:PORT` (the raw SYN probe) is
-/// reported INCONCLUSIVE ("probe not built yet") rather than pretending.
+/// Every probe kind of `ProbeSpec` runs: `icmp` (one echo request),
+/// `tcp:PORT` (half-open SYN, or connect() without CAP_NET_RAW),
+/// `tcp-connect:PORT`, the service probes (`dns`, `dns:NAME`, `ntp`,
+/// `udp-openvpn:PORT`, `tcp-openvpn:PORT`) and `http:URL`.
 public final class WatchdogService: Service, Sendable {
   let config: WatchdogConfig
   let board: WatchdogBoard
@@ -268,8 +268,26 @@ public final class WatchdogService: Service, Sendable {
       } catch {
         return .inconclusive(InconclusiveReason(.other, "\(error)"))
       }
-    case .tcpSYN:
-      return .inconclusive(InconclusiveReason(.other, "probe type \(target.probe) is not built yet"))
+    case .tcpSYN(let port):
+      do {
+        let result = try await TCPSYNProbe.probe(host: target.host, port: port, timeout: timeout)
+        let mode = result.mode == .raw ? "" : " (connect() mode: \(result.fallbackReason ?? "raw SYN not permitted"))"
+        switch result.verdict {
+        case .open(let rtt): return .success(rtt: rtt)
+        case .closed: return .failure(ProbeFailure(.refused, "port \(port) closed (RST)" + mode))
+        case .filtered:
+          return .failure(ProbeFailure(.timeout, "no answer to the SYN on port \(port) within \(timeout)" + mode))
+        case .unreachable(let why):
+          return why.contains("Network is unreachable")
+            ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why + mode))
+        }
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
     }
   }
 
