@@ -213,33 +213,70 @@ struct SMS: AsyncParsableCommand {
 
 struct Probe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Probe a host now, from this machine (ICMP echo, or a TCP connection).",
-    discussion: "Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range.")
+    abstract: "Probe a host now, from this machine (ICMP echo, TCP SYN, OpenVPN, DNS, NTP, HTTP).",
+    discussion: """
+      Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range; --tcp sends a half-open SYN \
+      with CAP_NET_RAW and falls back to connect() without it. --probe takes any probe of [[watchdog.target]]: \
+      tcp-connect:22, udp-openvpn:1194, tcp-openvpn:443, dns, dns:example.org, ntp, http:https://example.org/.
+      """)
 
-  @Argument(help: "Host name or address.") var host: String
+  @Argument(help: "Host name or address (for --probe http:URL, the URL names it: give any word).") var host: String
   @Option(
     name: .customLong("tcp"),
-    help: ArgumentHelp("Try a TCP connection to this port instead of a ping.", valueName: "port"))
+    help: ArgumentHelp("Check this TCP port with a half-open SYN instead of a ping.", valueName: "port"))
   var tcpPort: Int?
-  @Option(help: "Echo requests to send.") var count = 3
+  @Option(
+    name: .customLong("udp-openvpn"),
+    help: ArgumentHelp("Send an OpenVPN hard reset to this UDP port.", valueName: "port"))
+  var openVPNPort: Int?
+  @Option(help: ArgumentHelp("Any watchdog probe, e.g. dns:example.org.", valueName: "probe")) var probe: String?
+  @Option(help: "Echo requests (or probes) to send (default: 3 pings, 1 other probe).") var count: Int?
   @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 1.0
 
   func validate() throws {
-    if !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
+    if let count, !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
     if !(timeout > 0 && timeout <= 60) { throw ValidationError("--timeout must be within (0, 60] seconds") }
     if let tcpPort, !(1...65535).contains(tcpPort) { throw ValidationError("--tcp must be a port within 1...65535") }
+    if let openVPNPort, !(1...65535).contains(openVPNPort) {
+      throw ValidationError("--udp-openvpn must be a port within 1...65535")
+    }
+    if [tcpPort != nil, openVPNPort != nil, probe != nil].filter({ $0 }).count > 1 {
+      throw ValidationError("give one of --tcp, --udp-openvpn and --probe")
+    }
+    if let probe, case .failure(let message) = ProbeSpec.parse(probe) { throw ValidationError("--probe: \(message)") }
   }
 
   func run() async throws {
+    let wait = Duration.milliseconds(Int(timeout * 1000))
     do {
       if let tcpPort {
-        let verdict = try await TCPConnectProbe.probe(
-          host: host, port: tcpPort, timeout: .milliseconds(Int(timeout * 1000)))
-        print("TCP \(host):\(tcpPort): \(verdict)")
-        if case .open = verdict { return }
+        var answered = false
+        for _ in 0..<(count ?? 1) {
+          let result = try await TCPSYNProbe.probe(host: host, port: tcpPort, timeout: wait)
+          let note = result.mode == .raw ? "" : " [connect() mode: \(result.fallbackReason ?? "")]"
+          print("TCP \(host):\(tcpPort): \(result.verdict)\(note)")
+          if case .open = result.verdict { answered = true }
+        }
+        if answered { return }
         throw ExitCode.failure
       }
-      let result = try await Pinger.ping(host: host, count: count, timeout: .milliseconds(Int(timeout * 1000)))
+      if let spec = openVPNPort.map({ "udp-openvpn:\($0)" }) ?? probe {
+        var target = WatchTarget()
+        target.name = host
+        target.host = host
+        target.probe = spec
+        var answered = 0
+        let total = count ?? 1
+        for _ in 0..<total {
+          let outcome = await WatchdogService.probe(target, timeout: wait)
+          print("\(spec) \(host): \(WatchdogService.describe(outcome))")
+          if outcome.isSuccess { answered += 1 }
+        }
+        if total > 1 { print("\(answered)/\(total) answered") }
+        if answered > 0 { return }
+        throw ExitCode.failure
+      }
+      let result = try await Pinger.ping(host: host, count: count ?? 3, timeout: wait)
       print(result.summary)
       if result.received == 0 { throw ExitCode.failure }
     } catch let error as PingError {

@@ -258,5 +258,18 @@ struct DaemonTests {
     let bad = try vigie("probe", "127.0.0.1", "--tcp", "70000")
     #expect(bad.status != 0)
     #expect(bad.stderr.contains("--tcp must be a port"))
+    // Any watchdog probe, as many times as asked: port 1 is closed over UDP too.
+    let openVPN = try vigie("probe", "127.0.0.1", "--udp-openvpn", "1", "--count", "2")
+    #expect(openVPN.status == 1)
+    #expect(
+      openVPN.stdout
+        == "udp-openvpn:1 127.0.0.1: failed: refused: ICMP port unreachable\n"
+        + "udp-openvpn:1 127.0.0.1: failed: refused: ICMP port unreachable\n0/2 answered\n")
+    let dns = try vigie("probe", "127.0.0.1", "--probe", "dns:example.org")
+    #expect(dns.status == 1)
+    #expect(dns.stdout == "dns:example.org 127.0.0.1: failed: refused: ICMP port unreachable\n")
+    let wrong = try vigie("probe", "127.0.0.1", "--probe", "udp:53")
+    #expect(wrong.status != 0)
+    #expect(wrong.stderr.contains("(did you mean 'udp-openvpn'?)"))
   }
 }

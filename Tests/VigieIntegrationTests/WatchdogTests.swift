@@ -132,5 +132,21 @@ struct WatchdogTests {
     #expect(daemon.log.contains("vpnclosed DOWN since"))
     #expect(daemon.log.contains("ICMP port unreachable"))
     #expect(!daemon.log.contains("vpnsilent DOWN"), "silence from an OpenVPN port is never an outage")
+
+    // PROBE runs the target's probe once, through the shared command registry.
+    let closedReply = try daemon.cli("cmd", "PROBE vpnclosed").stdout
+    #expect(
+      closedReply.contains(
+        "vpnclosed (udp-openvpn:\(closed.port) on 127.0.0.1): failed: refused: ICMP port unreachable; state DOWN"),
+      "\(closedReply)")
+    let silentReply = try daemon.cli("cmd", "PROBE vpnsilent").stdout
+    #expect(
+      silentReply.contains("inconclusive: no answer within 500ms: server may use tls-auth; state INCONCLUSIVE"),
+      "\(silentReply)")
+    let sshReply = try daemon.cli("cmd", "PROBE ssh").stdout
+    #expect(sshReply.contains("ssh (tcp:\(listener.port) on 127.0.0.1): answered in "), "\(sshReply)")
+    let unknown = try daemon.cli("cmd", "PROBE shh")
+    #expect(
+      unknown.stdout.contains("No target 'shh'. Did you mean ssh?") || unknown.stderr.contains("Did you mean ssh?"))
   }
 }

@@ -141,7 +141,10 @@ public enum ServiceProbe {
       if packet.answersReset(of: session) {
         return .good("\(packet.opcodeName), server session \(String(packet.sessionID, radix: 16))")
       }
-      if packet.ackedSessionID != nil && packet.ackedSessionID != session { return .notOurs }
+      // Any control packet acknowledging our reset shows a live server (a
+      // peer-to-peer server busy with another client only acks it).
+      if packet.ackedSessionID == session { return .good("\(packet.opcodeName) acknowledging our reset") }
+      if packet.ackedSessionID != nil { return .notOurs }
       return .bad("\(packet.opcodeName) instead of P_CONTROL_HARD_RESET_SERVER_V2")
     }
     if tcp {

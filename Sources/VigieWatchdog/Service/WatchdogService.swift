@@ -185,18 +185,21 @@ public final class WatchdogService: Service, Sendable {
     }
   }
 
-  static func describe(_ outcome: ProbeOutcome) -> String {
+  /// `answered in 1.2 ms`, `failed: refused: port 22 closed (RST)`,
+  /// `inconclusive: no answer within 1s: server may use tls-auth`.
+  public static func describe(_ outcome: ProbeOutcome) -> String {
     switch outcome {
-    case .success(let rtt): rtt.map { "answered in \($0)" } ?? "answered"
+    case .success(let rtt): rtt.map { "answered in \(TCPConnectVerdict.milliseconds($0)) ms" } ?? "answered"
     case .failure(let failure): "failed: \(failure)"
-    case .inconclusive(let reason): "inconclusive: \(reason)"
+    case .inconclusive(let reason): "inconclusive: " + (reason.detail.isEmpty ? "\(reason.code)" : reason.detail)
     }
   }
 
   // MARK: Probes
 
-  /// Runs one probe; never throws: every problem is an outcome.
-  static func probe(_ target: WatchTarget, timeout: Duration) async -> ProbeOutcome {
+  /// Runs one probe of `target`, as the service does (the `PROBE` command
+  /// and `vigie probe` use it); never throws: every problem is an outcome.
+  public static func probe(_ target: WatchTarget, timeout: Duration) async -> ProbeOutcome {
     guard case .success(let spec) = ProbeSpec.parse(target.probe) else {
       return .inconclusive(InconclusiveReason(.other, "invalid probe \(target.probe)"))
     }
