@@ -213,6 +213,29 @@ func target(
     #expect(problems { $0.watchdog.target = [target("web", host: "", probe: probe)] }.isEmpty)
   }
 
+  @Test func implicitTargets() {
+    #expect(
+      problems {
+        $0.watchdog.gateway = "router"
+        $0.watchdog.resolver = "auto"
+        $0.watchdog.internetAnchors = ["192.0.2.1", "2001:db8::1", "one.one.one.one"]
+        $0.watchdog.target = [target("web", dependsOn: ["internet", "gateway", "resolver", "uplink"])]
+      } == [
+        "watchdog.gateway: \"router\" is neither auto, none nor an IP address",
+        "watchdog.internet_anchors[3]: \"one.one.one.one\" is not an IP address",
+        "watchdog.target[1].depends_on: no target is named 'uplink'",
+      ])
+    // Off (the defaults): the implicit names are unknown parents.
+    #expect(
+      problems { $0.watchdog.target = [target("web", dependsOn: ["internet"])] }
+        == ["watchdog.target[1].depends_on: no target is named 'internet'"])
+    var watchdog = WatchdogConfig()
+    watchdog.gateway = "auto"
+    watchdog.internetAnchors = ["192.0.2.1"]
+    watchdog.target = [target("gateway")]
+    #expect(watchdog.implicitTargetNames == ["internet"], "a configured target named gateway takes the name")
+  }
+
   @Test func httpExpectations() {
     #expect(
       problems {

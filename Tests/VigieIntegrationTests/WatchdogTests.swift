@@ -149,4 +149,40 @@ struct WatchdogTests {
     #expect(
       unknown.stdout.contains("No target 'shh'. Did you mean ssh?") || unknown.stderr.contains("Did you mean ssh?"))
   }
+  @Test("implicit gateway, resolver and internet uplink show in STATUS; internet targets depend on the uplink")
+  func implicitTargets() throws {
+    let listener = try Self.listen(port: 0)
+    defer { close(listener.fd) }
+    // Fixed addresses on the loopback: `auto` would probe this machine's
+    // real gateway, which tests must not do. Nothing serves DNS on
+    // 127.0.0.1:53, so the resolver goes DOWN, behind an UP gateway.
+    let daemon = try TestDaemon(
+      sections: """
+        [watchdog]
+        interval = "1s"
+        timeout = "500ms"
+        failures = 2
+        window = 3
+        successes = 2
+        gateway = "127.0.0.1"
+        resolver = "127.0.0.1"
+        internet_anchors = ["127.0.0.2", "127.0.0.3"]
+
+        [[watchdog.target]]
+        name = "website"
+        host = "127.0.0.1"
+        probe = "tcp-connect:\(listener.port)"
+        depends_on = ["internet"]
+        """)
+    try daemon.waitUntilReady()
+    try daemon.waitFor("the implicit targets' verdicts", timeout: .seconds(30)) {
+      let status = try daemon.cli("status").stdout
+      return status.contains("internet UP") && status.contains("gateway UP") && status.contains("resolver DOWN")
+        && status.contains("website UP")
+    }
+    #expect(daemon.log.contains("default gateway is 127.0.0.1"))
+    #expect(daemon.log.contains("resolver DOWN since"))
+    let reply = try daemon.cli("cmd", "PROBE website").stdout
+    #expect(reply.contains("website (tcp-connect:\(listener.port) on 127.0.0.1): answered in "), "\(reply)")
+  }
 }

@@ -170,6 +170,18 @@ extension WatchdogConfig {
     v.range("watchdog.failures", failures, 1...max(1, window))
     v.range("watchdog.successes", successes, 1...100)
     v.range("watchdog.max_packets_per_second", maxPacketsPerSecond, 1...100_000)
+    for (key, value) in [("gateway", gateway), ("resolver", resolver)]
+    where value != "auto" && value != "none" && IPAddressText.parse(value) == nil {
+      v.fail("watchdog.\(key)", "\"\(ConfigNode.abbreviate(value))\" is neither auto, none nor an IP address")
+    }
+    for (index, anchor) in internetAnchors.enumerated() where IPAddressText.parse(anchor) == nil {
+      v.fail(
+        "watchdog.internet_anchors[\(index + 1)]", "\"\(ConfigNode.abbreviate(anchor))\" is not an IP address")
+    }
+    if internetAnchors.count > 8 {
+      v.fail(
+        "watchdog.internet_anchors", "at most 8 anchors (each is pinged every round), found \(internetAnchors.count)")
+    }
     var names: [String: Int] = [:]
     for (index, t) in target.enumerated() {
       let path = "watchdog.target[\(index + 1)]"
@@ -204,7 +216,7 @@ extension WatchdogConfig {
         let path = "watchdog.target[\(index + 1)].depends_on"
         if parent == t.name {
           v.fail(path, "'\(t.name)' cannot depend on itself")
-        } else if names[parent] == nil {
+        } else if names[parent] == nil && !implicitTargetNames.contains(parent) {
           var message = "no target is named '\(parent)'"
           if let hint = Suggest.closest(to: parent, in: names.keys) { message += "; did you mean '\(hint)'?" }
           v.fail(path, message)
@@ -225,6 +237,16 @@ extension WatchdogConfig {
         v.fail("watchdog.target[\(first)].depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
       }
     }
+  }
+
+  /// The implicit targets that are on, by the names `depends_on` may use
+  /// (a configured target of the same name takes the name instead).
+  public var implicitTargetNames: Set<String> {
+    var names: Set<String> = []
+    if gateway != "none" { names.insert("gateway") }
+    if resolver != "none" { names.insert("resolver") }
+    if !internetAnchors.isEmpty { names.insert(TargetGraph.uplinkName) }
+    return names.subtracting(target.map(\.name))
   }
 
   static func cycle(from start: String, graph: [String: [String]]) -> [String]? {

@@ -387,6 +387,9 @@ public struct WatchdogConfig: ConfigSection {
   public var window = 5
   public var successes = 2
   public var maxPacketsPerSecond = 50
+  public var gateway = "none"
+  public var resolver = "none"
+  public var internetAnchors: [String] = []
   public var target: [WatchTarget] = []
   public init() {}
   public static let fields: [ConfigField<WatchdogConfig>] = [
@@ -397,6 +400,21 @@ public struct WatchdogConfig: ConfigSection {
     .init("window", \.window, doc: "...among this many latest probes."),
     .init("successes", \.successes, doc: "Consecutive successes needed to be UP again."),
     .init("max_packets_per_second", \.maxPacketsPerSecond, doc: "Global cap on probe packets sent per second."),
+    .init(
+      "gateway", \.gateway,
+      doc:
+        "Implicit target `gateway` (ICMP): `auto` follows the IPv4 default route (/proc/net/route), an address fixes it, `none` turns it off. Other targets may depend on it."
+    ),
+    .init(
+      "resolver", \.resolver,
+      doc:
+        "Implicit target `resolver` (`dns` probe): `auto` takes the first nameserver of /etc/resolv.conf, an address fixes it, `none` turns it off. It depends on `gateway` unless it is on a connected network."
+    ),
+    .init(
+      "internet_anchors", \.internetAnchors,
+      doc:
+        "Addresses pinged each round for the uplink `internet` (up if any answers; behind `gateway` when it is on). Targets with `internet` in `depends_on` are INCONCLUSIVE, not DOWN, while it is down. Empty: no uplink watch."
+    ),
     .init("target", tables: \.target, doc: "Targets to watch (`[[watchdog.target]]`)."),
   ]
 }

@@ -71,44 +71,80 @@ public final class WatchdogService: Service, Sendable {
   }
 
   public func run() async throws {
-    let graph = TargetGraph(watchdog: config)
+    var implicit = ImplicitTargets(config: config)
+    implicit.refresh(logger: logger)
+    let targets = implicit.targets + config.target
+    var effective = config
+    effective.target = targets
+    let uplink: TargetGraph.Uplink? =
+      implicit.watchesUplink
+      ? TargetGraph.Uplink(dependsOn: implicit.hasGateway ? ["gateway"] : [], interval: config.interval) : nil
+    let graph = TargetGraph(watchdog: effective, uplink: uplink)
     for issue in graph.issues { logger.warning("target ignored", metadata: ["issue": "\(issue)"]) }
     var evaluator = OutageEvaluator(graph: graph, policy: MonitorPolicy(config))
     let epoch = ContinuousClock.now
     let wallEpoch = Date()
     var next: [String: ContinuousClock.Instant] = [:]
-    for target in config.target { next[target.name] = epoch }
+    for target in targets { next[target.name] = epoch }
+    if uplink != nil { next[TargetGraph.uplinkName] = epoch }
     var lastRTT: [String: Duration] = [:]
     var lastOutcome: [String: String] = [:]
-    publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+    publish(evaluator, targets: targets, lastRTT: lastRTT, lastOutcome: lastOutcome)
 
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       let now = ContinuousClock.now
-      let due = config.target.filter { (next[$0.name] ?? now) <= now }
-      if !due.isEmpty {
+      implicit.refresh(logger: logger)
+      let due = implicit.apply(to: targets).filter { (next[$0.name] ?? now) <= now }
+      let uplinkDue = uplink != nil && (next[TargetGraph.uplinkName] ?? now) <= now
+      if !due.isEmpty || uplinkDue {
+        let anchors = uplinkDue ? config.internetAnchors : []
+        let timeout = config.timeout
+        async let anchorOutcomes = withTaskGroup(of: ProbeOutcome.self) { group in
+          for anchor in anchors {
+            var probe = WatchTarget()
+            probe.name = TargetGraph.uplinkName
+            probe.host = anchor
+            group.addTask { await Self.probe(probe, timeout: timeout) }
+          }
+          var collected: [ProbeOutcome] = []
+          for await outcome in group { collected.append(outcome) }
+          return collected
+        }
         let results = await withTaskGroup(of: (String, ProbeOutcome).self) { group in
           for target in due {
             let timeout = target.timeout > .zero ? target.timeout : config.timeout
-            group.addTask { (target.name, await Self.probe(target, timeout: timeout)) }
+            group.addTask {
+              // An implicit target with nothing to probe (no default route).
+              if target.host.isEmpty, target.name == "gateway" || target.name == "resolver" {
+                return (target.name, .inconclusive(InconclusiveReason(.noRoute, "no \(target.name) found")))
+              }
+              return (target.name, await Self.probe(target, timeout: timeout))
+            }
           }
           var collected: [(String, ProbeOutcome)] = []
           for await result in group { collected.append(result) }
           return collected
         }
+        let uplinkRound = await anchorOutcomes
         let time = WatchTime(sinceEpoch: epoch.duration(to: .now))
         for (name, outcome) in results {
           lastOutcome[name] = Self.describe(outcome)
           if case .success(let rtt?) = outcome { lastRTT[name] = rtt }
         }
+        if let round = ProbeOutcome.uplinkRound(uplinkRound) {
+          lastOutcome[TargetGraph.uplinkName] = Self.describe(round)
+          if case .success(let rtt?) = round { lastRTT[TargetGraph.uplinkName] = rtt }
+        }
         let events = evaluator.evaluate(
-          results.map { ProbeResult(target: $0.0, outcome: $0.1, time: time) }, at: time)
+          results.map { ProbeResult(target: $0.0, outcome: $0.1, time: time) }, uplink: uplinkRound, at: time)
         for target in due {
           let interval = target.interval > .zero ? target.interval : config.interval
           next[target.name] = now.advanced(by: interval)
         }
+        if uplinkDue { next[TargetGraph.uplinkName] = now.advanced(by: config.interval) }
         // Parents worth checking now (a child started failing): probe them early.
         for parent in evaluator.parentsToCheck { next[parent] = now }
-        publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome)
+        publish(evaluator, targets: targets, lastRTT: lastRTT, lastOutcome: lastOutcome)
         for event in events { await announce(event, wallEpoch: wallEpoch) }
       }
       let earliest = next.values.min() ?? now.advanced(by: config.interval)
@@ -117,13 +153,21 @@ public final class WatchdogService: Service, Sendable {
     }
   }
 
-  func publish(_ evaluator: OutageEvaluator, lastRTT: [String: Duration], lastOutcome: [String: String]) {
-    board.update(
-      config.target.map { target in
+  func publish(
+    _ evaluator: OutageEvaluator, targets: [WatchTarget], lastRTT: [String: Duration], lastOutcome: [String: String]
+  ) {
+    var rows = targets.map { target in
+      WatchdogBoard.Row(
+        name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
+        lastOutcome: lastOutcome[target.name] ?? "not probed yet")
+    }
+    if let uplink = evaluator.uplinkState {
+      rows.insert(
         WatchdogBoard.Row(
-          name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
-          lastOutcome: lastOutcome[target.name] ?? "not probed yet")
-      })
+          name: TargetGraph.uplinkName, state: uplink, lastRTT: lastRTT[TargetGraph.uplinkName],
+          lastOutcome: lastOutcome[TargetGraph.uplinkName] ?? "not probed yet"), at: 0)
+    }
+    board.update(rows)
   }
 
   func announce(_ event: WatchEvent, wallEpoch: Date) async {
