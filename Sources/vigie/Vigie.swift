@@ -230,10 +230,16 @@ struct Probe: AsyncParsableCommand {
     help: ArgumentHelp("Send an OpenVPN hard reset to this UDP port.", valueName: "port"))
   var openVPNPort: Int?
   @Option(help: ArgumentHelp("Any watchdog probe, e.g. dns:example.org.", valueName: "probe")) var probe: String?
+  @Option(
+    help: ArgumentHelp("Ping every address of an IPv4 network (fping-style), e.g. 10.0.0.0/24.", valueName: "cidr"))
+  var sweep: String?
+  @Option(help: "Packets per second at most (for --sweep and --count).") var rate = 200
   @Option(help: "Echo requests (or probes) to send (default: 3 pings, 1 other probe).") var count: Int?
   @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 1.0
 
   func validate() throws {
+    if let sweep, case .failure(let error) = IPv4Network.parse(sweep) { throw ValidationError("--sweep: \(error)") }
+    if !(1...10000).contains(rate) { throw ValidationError("--rate must be within 1...10000 packets a second") }
     if let count, !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
     if !(timeout > 0 && timeout <= 60) { throw ValidationError("--timeout must be within (0, 60] seconds") }
     if let tcpPort, !(1...65535).contains(tcpPort) { throw ValidationError("--tcp must be a port within 1...65535") }
@@ -249,6 +255,10 @@ struct Probe: AsyncParsableCommand {
   func run() async throws {
     let wait = Duration.milliseconds(Int(timeout * 1000))
     do {
+      if let sweep, case .success(let network) = IPv4Network.parse(sweep) {
+        try await runSweep(network, wait: wait)
+        return
+      }
       if let tcpPort {
         var answered = false
         for _ in 0..<(count ?? 1) {
@@ -283,6 +293,44 @@ struct Probe: AsyncParsableCommand {
       FileHandle.standardError.write(Data("vigie: \(error)\n".utf8))
       throw ExitCode.failure
     }
+  }
+
+  /// One echo request to each host of `network`, at most `rate` a second and
+  /// 64 waiting at once; prints the hosts that answered, in address order
+  /// (like `fping -a`), then a summary. The HOST argument is ignored.
+  func runSweep(_ network: IPv4Network, wait: Duration) async throws {
+    let budget = PacketBudget(perSecond: rate)
+    let hosts = network.hosts
+    let started = ContinuousClock.now
+    let alive = try await withThrowingTaskGroup(of: (Int, Duration?).self) { group in
+      var answered: [Int: Duration] = [:]
+      var nextIndex = 0
+      func add() async throws {
+        guard nextIndex < hosts.count else { return }
+        let index = nextIndex
+        nextIndex += 1
+        try await budget.acquire()
+        let host = hosts[index].description
+        group.addTask {
+          let result = try await Pinger.ping(host: host, count: 1, interval: .zero, timeout: wait)
+          return (index, result.rtts.first)
+        }
+      }
+      for _ in 0..<min(64, hosts.count) { try await add() }
+      while let (index, rtt) = try await group.next() {
+        if let rtt { answered[index] = rtt }
+        try await add()
+      }
+      return answered
+    }
+    for index in alive.keys.sorted() {
+      print("\(hosts[index]) is alive (\(TCPConnectVerdict.milliseconds(alive[index]!)) ms)")
+    }
+    let elapsed = started.duration(to: .now)
+    print(
+      "\(network): \(alive.count)/\(hosts.count) alive in "
+        + String(format: "%.2f s", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    if alive.isEmpty { throw ExitCode.failure }
   }
 }
 

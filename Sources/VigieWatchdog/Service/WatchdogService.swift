@@ -82,6 +82,9 @@ public final class WatchdogService: Service, Sendable {
     let graph = TargetGraph(watchdog: effective, uplink: uplink)
     for issue in graph.issues { logger.warning("target ignored", metadata: ["issue": "\(issue)"]) }
     var evaluator = OutageEvaluator(graph: graph, policy: MonitorPolicy(config))
+    // Every probe sends one packet (a TCP or HTTP exchange a few more: the
+    // cap is on probes started, counted as packets).
+    let budget = PacketBudget(perSecond: config.maxPacketsPerSecond)
     let epoch = ContinuousClock.now
     let wallEpoch = Date()
     var next: [String: ContinuousClock.Instant] = [:]
@@ -104,7 +107,12 @@ public final class WatchdogService: Service, Sendable {
             var probe = WatchTarget()
             probe.name = TargetGraph.uplinkName
             probe.host = anchor
-            group.addTask { await Self.probe(probe, timeout: timeout) }
+            group.addTask {
+              do { try await budget.acquire() } catch {
+                return .inconclusive(InconclusiveReason(.rateLimited, "stopping"))
+              }
+              return await Self.probe(probe, timeout: timeout)
+            }
           }
           var collected: [ProbeOutcome] = []
           for await outcome in group { collected.append(outcome) }
@@ -117,6 +125,11 @@ public final class WatchdogService: Service, Sendable {
               // An implicit target with nothing to probe (no default route).
               if target.host.isEmpty, target.name == "gateway" || target.name == "resolver" {
                 return (target.name, .inconclusive(InconclusiveReason(.noRoute, "no \(target.name) found")))
+              }
+              do {
+                try await budget.acquire()
+              } catch {
+                return (target.name, .inconclusive(InconclusiveReason(.rateLimited, "stopping")))
               }
               return (target.name, await Self.probe(target, timeout: timeout))
             }
