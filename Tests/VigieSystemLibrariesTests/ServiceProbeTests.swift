@@ -126,7 +126,8 @@ struct ServiceProbeTests {
 
   static func chronyConfig(_ lines: [String]) throws -> URL {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-chrony-\(UUID().uuidString).conf")
-    try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+    let all = lines + ["pidfile \(file.path).pid"]
+    try (all.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
     return file
   }
 
@@ -137,9 +138,11 @@ struct ServiceProbeTests {
     // A server on its local clock at stratum 8; it never touches the clock (-x).
     let config = try Self.chronyConfig([
       "local stratum 8", "allow all", "bindaddress \(net.peer)", "cmdport 0",
-      "pidfile /run/vigie-chrony-\(getpid())-\(net.server).pid",
     ])
-    defer { try? FileManager.default.removeItem(at: config) }
+    defer {
+      try? FileManager.default.removeItem(at: config)
+      try? FileManager.default.removeItem(atPath: config.path + ".pid")
+    }
     let server = try NamespacedServer(
       "chronyd", namespace: net.server, ["chronyd", "-d", "-x", "-u", "root", "-f", config.path])
     defer { server.stop() }
@@ -166,9 +169,12 @@ struct ServiceProbeTests {
     defer { net.tearDown() }
     // No source and no local reference: chrony serves, unsynchronised.
     let config = try Self.chronyConfig([
-      "allow all", "bindaddress \(net.peer)", "cmdport 0", "pidfile /run/vigie-chrony-\(getpid())-\(net.server).pid",
+      "allow all", "bindaddress \(net.peer)", "cmdport 0",
     ])
-    defer { try? FileManager.default.removeItem(at: config) }
+    defer {
+      try? FileManager.default.removeItem(at: config)
+      try? FileManager.default.removeItem(atPath: config.path + ".pid")
+    }
     let server = try NamespacedServer(
       "chronyd", namespace: net.server, ["chronyd", "-d", "-x", "-u", "root", "-f", config.path])
     defer { server.stop() }
