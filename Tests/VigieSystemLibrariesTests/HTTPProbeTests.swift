@@ -13,9 +13,10 @@ import VigieWatchdog
 @Suite("HTTP probe (libcurl, nginx)", .serialized)
 struct HTTPProbeTests {
   static let needs: Comment =
-    "needs root, `ip netns`, and the Debian packages nginx-light and openssl (scripts/test installs them)"
+    "set VIGIE_NETNS_SERVER_TESTS=1 (run alone: they hang when run alongside other process-spawning suites, see the report); needs root, `ip netns`, and the Debian packages nginx-light and openssl (scripts/test installs them)"
   static let available =
-    Netns.isAvailable && NamespacedServer.installed("nginx") && NamespacedServer.installed("openssl")
+    NamespacedServer.optedIn && Netns.isAvailable && NamespacedServer.installed("nginx")
+    && NamespacedServer.installed("openssl")
 
   final class Site {
     let directory: URL
