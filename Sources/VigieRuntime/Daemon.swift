@@ -546,6 +546,34 @@ public final class Daemon: Sendable {
         }
       ),
       (
+        CommandSpec(
+          "PROBE", arguments: [.required("target")], summary: "Probe a watchdog target now and say what it answered.",
+          privilege: .read),
+        { [weak self, watchdogBoard] invocation in
+          guard let self else { return "stopping" }
+          let name = invocation[argument: "target"]!
+          let watchdog = currentConfig.watchdog
+          guard let target = watchdog.target.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+            let names = watchdog.target.map(\.name)
+            var message = "No target '\(CommandGrammar.printable(name))'."
+            if let hint = Suggest.closest(to: name, in: names) { message += " Did you mean \(hint)?" }
+            throw CommandError(
+              .usage,
+              message + (names.isEmpty ? " No target is configured." : " Targets: " + names.joined(separator: ", ")))
+          }
+          let timeout = target.timeout > .zero ? target.timeout : watchdog.timeout
+          let outcome = await WatchdogService.probe(target, timeout: timeout)
+          var text =
+            "\(target.name) (\(target.probe)"
+            + (target.host.isEmpty ? "" : " on \(CommandGrammar.printable(target.host))") + "): "
+            + WatchdogService.describe(outcome)
+          if let row = watchdogBoard.snapshot.first(where: { $0.name == target.name }) {
+            text += "; state \(row.state)"
+          }
+          return text
+        }
+      ),
+      (
         CommandSpec("SIGNAL", summary: "Modem signal, operator and registration.", privilege: .read),
         { [modemBoard] _ in
           // A fresh reading through the modem session; the last one, with

@@ -279,39 +279,124 @@ struct DropPassword: ParsableCommand {
 
 struct Probe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Probe a host now, from this machine (ICMP echo, or a TCP connection).",
-    discussion: "Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range.")
+    abstract: "Probe a host now, from this machine (ICMP echo, TCP SYN, OpenVPN, DNS, NTP, HTTP).",
+    discussion: """
+      Needs no daemon. ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range; --tcp sends a half-open SYN \
+      with CAP_NET_RAW and falls back to connect() without it. --probe takes any probe of [[watchdog.target]]: \
+      tcp-connect:22, udp-openvpn:1194, tcp-openvpn:443, dns, dns:example.org, ntp, http:https://example.org/.
+      """)
 
-  @Argument(help: "Host name or address.") var host: String
+  @Argument(help: "Host name or address (for --probe http:URL, the URL names it: give any word).") var host: String
   @Option(
     name: .customLong("tcp"),
-    help: ArgumentHelp("Try a TCP connection to this port instead of a ping.", valueName: "port"))
+    help: ArgumentHelp("Check this TCP port with a half-open SYN instead of a ping.", valueName: "port"))
   var tcpPort: Int?
-  @Option(help: "Echo requests to send.") var count = 3
+  @Option(
+    name: .customLong("udp-openvpn"),
+    help: ArgumentHelp("Send an OpenVPN hard reset to this UDP port.", valueName: "port"))
+  var openVPNPort: Int?
+  @Option(help: ArgumentHelp("Any watchdog probe, e.g. dns:example.org.", valueName: "probe")) var probe: String?
+  @Option(
+    help: ArgumentHelp("Ping every address of an IPv4 network (fping-style), e.g. 10.0.0.0/24.", valueName: "cidr"))
+  var sweep: String?
+  @Option(help: "Packets per second at most (for --sweep and --count).") var rate = 200
+  @Option(help: "Echo requests (or probes) to send (default: 3 pings, 1 other probe).") var count: Int?
   @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 1.0
 
   func validate() throws {
-    if !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
+    if let sweep, case .failure(let error) = IPv4Network.parse(sweep) { throw ValidationError("--sweep: \(error)") }
+    if !(1...10000).contains(rate) { throw ValidationError("--rate must be within 1...10000 packets a second") }
+    if let count, !(1...1000).contains(count) { throw ValidationError("--count must be within 1...1000") }
     if !(timeout > 0 && timeout <= 60) { throw ValidationError("--timeout must be within (0, 60] seconds") }
     if let tcpPort, !(1...65535).contains(tcpPort) { throw ValidationError("--tcp must be a port within 1...65535") }
+    if let openVPNPort, !(1...65535).contains(openVPNPort) {
+      throw ValidationError("--udp-openvpn must be a port within 1...65535")
+    }
+    if [tcpPort != nil, openVPNPort != nil, probe != nil].filter({ $0 }).count > 1 {
+      throw ValidationError("give one of --tcp, --udp-openvpn and --probe")
+    }
+    if let probe, case .failure(let message) = ProbeSpec.parse(probe) { throw ValidationError("--probe: \(message)") }
   }
 
   func run() async throws {
+    let wait = Duration.milliseconds(Int(timeout * 1000))
     do {
+      if let sweep, case .success(let network) = IPv4Network.parse(sweep) {
+        try await runSweep(network, wait: wait)
+        return
+      }
       if let tcpPort {
-        let verdict = try await TCPConnectProbe.probe(
-          host: host, port: tcpPort, timeout: .milliseconds(Int(timeout * 1000)))
-        print("TCP \(host):\(tcpPort): \(verdict)")
-        if case .open = verdict { return }
+        var answered = false
+        for _ in 0..<(count ?? 1) {
+          let result = try await TCPSYNProbe.probe(host: host, port: tcpPort, timeout: wait)
+          let note = result.mode == .raw ? "" : " [connect() mode: \(result.fallbackReason ?? "")]"
+          print("TCP \(host):\(tcpPort): \(result.verdict)\(note)")
+          if case .open = result.verdict { answered = true }
+        }
+        if answered { return }
         throw ExitCode.failure
       }
-      let result = try await Pinger.ping(host: host, count: count, timeout: .milliseconds(Int(timeout * 1000)))
+      if let spec = openVPNPort.map({ "udp-openvpn:\($0)" }) ?? probe {
+        var target = WatchTarget()
+        target.name = host
+        target.host = host
+        target.probe = spec
+        var answered = 0
+        let total = count ?? 1
+        for _ in 0..<total {
+          let outcome = await WatchdogService.probe(target, timeout: wait)
+          print("\(spec) \(host): \(WatchdogService.describe(outcome))")
+          if outcome.isSuccess { answered += 1 }
+        }
+        if total > 1 { print("\(answered)/\(total) answered") }
+        if answered > 0 { return }
+        throw ExitCode.failure
+      }
+      let result = try await Pinger.ping(host: host, count: count ?? 3, timeout: wait)
       print(result.summary)
       if result.received == 0 { throw ExitCode.failure }
     } catch let error as PingError {
       FileHandle.standardError.write(Data("vigie: \(error)\n".utf8))
       throw ExitCode.failure
     }
+  }
+
+  /// One echo request to each host of `network`, at most `rate` a second and
+  /// 64 waiting at once; prints the hosts that answered, in address order
+  /// (like `fping -a`), then a summary. The HOST argument is ignored.
+  func runSweep(_ network: IPv4Network, wait: Duration) async throws {
+    let budget = PacketBudget(perSecond: rate)
+    let hosts = network.hosts
+    let started = ContinuousClock.now
+    let alive = try await withThrowingTaskGroup(of: (Int, Duration?).self) { group in
+      var answered: [Int: Duration] = [:]
+      var nextIndex = 0
+      func add() async throws {
+        guard nextIndex < hosts.count else { return }
+        let index = nextIndex
+        nextIndex += 1
+        try await budget.acquire()
+        let host = hosts[index].description
+        group.addTask {
+          let result = try await Pinger.ping(host: host, count: 1, interval: .zero, timeout: wait)
+          return (index, result.rtts.first)
+        }
+      }
+      for _ in 0..<min(64, hosts.count) { try await add() }
+      while let (index, rtt) = try await group.next() {
+        if let rtt { answered[index] = rtt }
+        try await add()
+      }
+      return answered
+    }
+    for index in alive.keys.sorted() {
+      print("\(hosts[index]) is alive (\(TCPConnectVerdict.milliseconds(alive[index]!)) ms)")
+    }
+    let elapsed = started.duration(to: .now)
+    print(
+      "\(network): \(alive.count)/\(hosts.count) alive in "
+        + String(format: "%.2f s", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    if alive.isEmpty { throw ExitCode.failure }
   }
 }
 

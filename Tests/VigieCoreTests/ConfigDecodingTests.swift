@@ -394,7 +394,7 @@ func decode(_ root: ConfigNode) -> (config: VigieConfig?, issues: [ConfigIssue])
     "| `max_upload_size` | size | `\"4G\"` | Largest single upload. |",
     "| `port` | integer | `6697` | IRC server port. |",
     "| `channels` | array of strings | `[]` | Channels to join and send alerts to; `\"#chan key\"` joins with a channel key. |",
-    "| `probe` | string | `\"icmp\"` | `icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`. |",
+    "| `probe` | string | `\"icmp\"` | `icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `tcp-openvpn:PORT`, `dns`, `dns:NAME`, `ntp` or `http:URL`. |",
     "| `interval` | duration | `\"0s\"` | Probe interval; 0 means `[watchdog] interval`. |",
     "| `target` | array of tables | `[]` | Targets to watch (`[[watchdog.target]]`). See `[[watchdog.target]]` below. |",
   ])

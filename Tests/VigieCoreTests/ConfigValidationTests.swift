@@ -213,6 +213,47 @@ func target(
     #expect(problems { $0.watchdog.target = [target("web", host: "", probe: probe)] }.isEmpty)
   }
 
+  @Test func implicitTargets() {
+    #expect(
+      problems {
+        $0.watchdog.gateway = "router"
+        $0.watchdog.resolver = "auto"
+        $0.watchdog.internetAnchors = ["192.0.2.1", "2001:db8::1", "one.one.one.one"]
+        $0.watchdog.target = [target("web", dependsOn: ["internet", "gateway", "resolver", "uplink"])]
+      } == [
+        "watchdog.gateway: \"router\" is neither auto, none nor an IP address",
+        "watchdog.internet_anchors[3]: \"one.one.one.one\" is not an IP address",
+        "watchdog.target[1].depends_on: no target is named 'uplink'",
+      ])
+    // Off (the defaults): the implicit names are unknown parents.
+    #expect(
+      problems { $0.watchdog.target = [target("web", dependsOn: ["internet"])] }
+        == ["watchdog.target[1].depends_on: no target is named 'internet'"])
+    var watchdog = WatchdogConfig()
+    watchdog.gateway = "auto"
+    watchdog.internetAnchors = ["192.0.2.1"]
+    watchdog.target = [target("gateway")]
+    #expect(watchdog.implicitTargetNames == ["internet"], "a configured target named gateway takes the name")
+  }
+
+  @Test func httpExpectations() {
+    #expect(
+      problems {
+        var web = target("web", host: "", probe: "https://example.org/")
+        web.expectStatus = "200,abc"
+        web.tlsMinDays = -1
+        $0.watchdog.target = [web]
+      } == [
+        "watchdog.target[1].expect_status: \"abc\" is not an HTTP status or range (e.g. 200, 200-299, 200,301); codes are 100 to 599",
+        "watchdog.target[1].tls_min_days: must not be negative",
+      ])
+    var web = target("web", host: "", probe: "https://example.org/")
+    web.expectStatus = "204, 300-302"
+    web.expectBody = "ok"
+    #expect(
+      web.httpCheck == HTTPCheck(statuses: [204...204, 300...302], bodyContains: "ok", minimumCertificateDays: 14))
+  }
+
   @Test func theTimeoutMustBeShorterThanTheInterval() {
     #expect(
       problems {
@@ -264,6 +305,9 @@ func target(
     ("TCP:443", .tcpSYN(port: 443)),
     ("tcp-connect:22", .tcpConnect(port: 22)),
     ("udp-openvpn:1194", .udpOpenVPN(port: 1194)),
+    ("tcp-openvpn:443", .tcpOpenVPN(port: 443)),
+    ("dns:probe.vigie.test", .dnsQuery(name: "probe.vigie.test")),
+    ("DNS:Example.org.", .dnsQuery(name: "Example.org.")),
     ("tcp:65535", .tcpSYN(port: 65535)),
     ("http:https://example.org/health", .http(url: "https://example.org/health")),
     ("http:http://192.0.2.1:8080/", .http(url: "http://192.0.2.1:8080/")),
@@ -286,8 +330,11 @@ func target(
     ("icmpp", "(did you mean 'icmp'?)"),
     (
       "udp:53",
-      "is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
+      "is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, tcp-openvpn:PORT, dns, dns:NAME, ntp or http:URL"
     ),
+    ("dns:", "\"\" is not a DNS name"),
+    ("dns:a..b", "\"a..b\" is not a DNS name"),
+    ("dns:bad name", "\"bad name\" is not a DNS name"),
     ("http:ftp://example.org", "write an HTTP probe as http:https://host/path"),
     ("http:https://", "write an HTTP probe as http:https://host/path"),
     ("https:///path", "write an HTTP probe as http:https://host/path"),

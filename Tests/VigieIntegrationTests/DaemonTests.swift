@@ -258,5 +258,29 @@ struct DaemonTests {
     let bad = try vigie("probe", "127.0.0.1", "--tcp", "70000")
     #expect(bad.status != 0)
     #expect(bad.stderr.contains("--tcp must be a port"))
+    // Any watchdog probe, as many times as asked: port 1 is closed over UDP too.
+    let openVPN = try vigie("probe", "127.0.0.1", "--udp-openvpn", "1", "--count", "2")
+    #expect(openVPN.status == 1)
+    #expect(
+      openVPN.stdout
+        == "udp-openvpn:1 127.0.0.1: failed: refused: ICMP port unreachable\n"
+        + "udp-openvpn:1 127.0.0.1: failed: refused: ICMP port unreachable\n0/2 answered\n")
+    let dns = try vigie("probe", "127.0.0.1", "--probe", "dns:example.org")
+    #expect(dns.status == 1)
+    #expect(dns.stdout == "dns:example.org 127.0.0.1: failed: refused: ICMP port unreachable\n")
+    // A sweep of 127.0.0.0/30: both hosts of the loopback network answer.
+    let sweep = try vigie("probe", "-", "--sweep", "127.0.0.0/30", "--rate", "50")
+    #expect(sweep.status == 0)
+    let lines = sweep.stdout.split(separator: "\n")
+    #expect(lines.count == 3, "\(sweep.stdout)")
+    #expect(
+      lines.first?.hasPrefix("127.0.0.1 is alive (") == true
+        && lines.dropFirst().first?.hasPrefix("127.0.0.2 is alive (") == true)
+    #expect(lines.last?.hasPrefix("127.0.0.0/30: 2/2 alive in ") == true)
+    let wide = try vigie("probe", "-", "--sweep", "10.0.0.0/8")
+    #expect(wide.status != 0 && wide.stderr.contains("sweep a /16 to a /32"))
+    let wrong = try vigie("probe", "127.0.0.1", "--probe", "udp:53")
+    #expect(wrong.status != 0)
+    #expect(wrong.stderr.contains("(did you mean 'udp-openvpn'?)"))
   }
 }

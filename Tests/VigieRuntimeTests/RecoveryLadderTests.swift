@@ -97,7 +97,9 @@ struct RecoveryLadderTests {
       try await store.database.read { db in try String.fetchAll(db, sql: "SELECT text FROM sms_parts ORDER BY id") }
     }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    /// The bound only catches a hang: the service runs on the cooperative
+    /// pool, which the integration suites in the same process block at times.
+    func waitFor(_ what: String, timeout: Duration = .seconds(240), _ condition: () async throws -> Bool) async throws {
       let deadline = ContinuousClock.now.advanced(by: timeout)
       while ContinuousClock.now < deadline {
         if (try? await condition()) == true { return }

@@ -282,14 +282,31 @@ enum Netns {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
+    // Output through files, not pipes: a server another test starts at the
+    // same moment may inherit a pipe's write end, and reading to end of file
+    // would then wait for that server to exit.
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-run-\(UUID().uuidString)")
+    let outURL = base.appendingPathExtension("out")
+    let errURL = base.appendingPathExtension("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+      try? FileManager.default.removeItem(at: outURL)
+      try? FileManager.default.removeItem(at: errURL)
+    }
+    let output = try FileHandle(forWritingTo: outURL)
+    let errors = try FileHandle(forWritingTo: errURL)
+    defer {
+      try? output.close()
+      try? errors.close()
+    }
     process.standardOutput = output
     process.standardError = errors
+    process.standardInput = FileHandle.nullDevice
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    let data = (try? Data(contentsOf: outURL)) ?? Data()
+    let errorData = (try? Data(contentsOf: errURL)) ?? Data()
     guard process.terminationStatus == 0 else {
       throw Failure(
         description:

@@ -186,6 +186,18 @@ extension WatchdogConfig {
     v.range("watchdog.failures", failures, 1...max(1, window))
     v.range("watchdog.successes", successes, 1...100)
     v.range("watchdog.max_packets_per_second", maxPacketsPerSecond, 1...100_000)
+    for (key, value) in [("gateway", gateway), ("resolver", resolver)]
+    where value != "auto" && value != "none" && IPAddressText.parse(value) == nil {
+      v.fail("watchdog.\(key)", "\"\(ConfigNode.abbreviate(value))\" is neither auto, none nor an IP address")
+    }
+    for (index, anchor) in internetAnchors.enumerated() where IPAddressText.parse(anchor) == nil {
+      v.fail(
+        "watchdog.internet_anchors[\(index + 1)]", "\"\(ConfigNode.abbreviate(anchor))\" is not an IP address")
+    }
+    if internetAnchors.count > 8 {
+      v.fail(
+        "watchdog.internet_anchors", "at most 8 anchors (each is pinged every round), found \(internetAnchors.count)")
+    }
     var names: [String: Int] = [:]
     for (index, t) in target.enumerated() {
       let path = "watchdog.target[\(index + 1)]"
@@ -203,6 +215,10 @@ extension WatchdogConfig {
         v.fail(path + ".host", "every target needs a host")
       }
       if case .failure(let message) = probe { v.fail(path + ".probe", message) }
+      if case .failure(let error) = HTTPCheck.parseStatuses(t.expectStatus) {
+        v.fail(path + ".expect_status", error.message)
+      }
+      if t.tlsMinDays < 0 { v.fail(path + ".tls_min_days", "must not be negative") }
       if t.interval < .zero { v.fail(path + ".interval", "must not be negative") }
       let effectiveInterval = t.interval == .zero ? interval : t.interval
       let effectiveTimeout = t.timeout == .zero ? timeout : t.timeout
@@ -216,7 +232,7 @@ extension WatchdogConfig {
         let path = "watchdog.target[\(index + 1)].depends_on"
         if parent == t.name {
           v.fail(path, "'\(t.name)' cannot depend on itself")
-        } else if names[parent] == nil {
+        } else if names[parent] == nil && !implicitTargetNames.contains(parent) {
           var message = "no target is named '\(parent)'"
           if let hint = Suggest.closest(to: parent, in: names.keys) { message += "; did you mean '\(hint)'?" }
           v.fail(path, message)
@@ -237,6 +253,16 @@ extension WatchdogConfig {
         v.fail("watchdog.target[\(first)].depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
       }
     }
+  }
+
+  /// The implicit targets that are on, by the names `depends_on` may use
+  /// (a configured target of the same name takes the name instead).
+  public var implicitTargetNames: Set<String> {
+    var names: Set<String> = []
+    if gateway != "none" { names.insert("gateway") }
+    if resolver != "none" { names.insert("resolver") }
+    if !internetAnchors.isEmpty { names.insert(TargetGraph.uplinkName) }
+    return names.subtracting(target.map(\.name))
   }
 
   static func cycle(from start: String, graph: [String: [String]]) -> [String]? {
@@ -465,9 +491,22 @@ public enum ProbeSpec: Sendable, Hashable {
   case tcpSYN(port: Int)
   case tcpConnect(port: Int)
   case udpOpenVPN(port: Int)
+  case tcpOpenVPN(port: Int)
+  /// `dns`: the root's NS records; any NOERROR or NXDOMAIN answer shows a
+  /// working server.
   case dns
+  /// `dns:NAME`: NAME's A records; only a NOERROR answer with records counts.
+  case dnsQuery(name: String)
   case ntp
   case http(url: String)
+
+  /// Whether this is an OpenVPN probe (whose silence proves nothing).
+  public var isOpenVPN: Bool {
+    switch self {
+    case .udpOpenVPN, .tcpOpenVPN: true
+    default: false
+    }
+  }
 
   public enum ParseResult: Sendable, Equatable {
     case success(ProbeSpec)
@@ -490,11 +529,23 @@ public enum ProbeSpec: Sendable, Hashable {
       }
       return .success(.http(url: url))
     }
+    if lowered.hasPrefix("dns:") {
+      let name = String(text.dropFirst(4))
+      let valid =
+        !name.isEmpty && name.utf8.count <= 253
+        && name.split(separator: ".", omittingEmptySubsequences: false).enumerated().allSatisfy { index, label in
+          (1...63).contains(label.utf8.count)
+            && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+            || (label.isEmpty && index > 0 && name.hasSuffix("."))
+        }
+      guard valid else { return .failure("\"\(ConfigNode.abbreviate(name))\" is not a DNS name in probe \"\(text)\"") }
+      return .success(.dnsQuery(name: name))
+    }
     let parts = lowered.split(separator: ":", maxSplits: 1)
-    let kinds = ["tcp", "tcp-connect", "udp-openvpn"]
+    let kinds = ["tcp", "tcp-connect", "udp-openvpn", "tcp-openvpn"]
     guard parts.count == 2, let kind = kinds.first(where: { $0 == parts[0] }) else {
       var message =
-        "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, dns, ntp or http:URL"
+        "\"\(ConfigNode.abbreviate(text))\" is not a probe; use icmp, tcp:PORT, tcp-connect:PORT, udp-openvpn:PORT, tcp-openvpn:PORT, dns, dns:NAME, ntp or http:URL"
       if let hint = Suggest.closest(to: String(parts.first ?? ""), in: kinds + ["icmp", "dns", "ntp", "http"]) {
         message += " (did you mean '\(hint)'?)"
       }
@@ -506,6 +557,7 @@ public enum ProbeSpec: Sendable, Hashable {
     switch kind {
     case "tcp": return .success(.tcpSYN(port: port))
     case "tcp-connect": return .success(.tcpConnect(port: port))
+    case "tcp-openvpn": return .success(.tcpOpenVPN(port: port))
     default: return .success(.udpOpenVPN(port: port))
     }
   }

@@ -391,15 +391,38 @@ public struct WatchTarget: ConfigSection {
   public var interval: Duration = .zero
   public var timeout: Duration = .zero
   public var dependsOn: [String] = []
+  public var expectStatus = "200-399"
+  public var expectBody = ""
+  public var tlsMinDays = 14
+  public var tlsVerify = true
   public init() {}
+  /// What an `http:URL` probe expects (`expect_status` already validated).
+  public var httpCheck: HTTPCheck {
+    HTTPCheck(
+      statuses: (try? HTTPCheck.parseStatuses(expectStatus).get()) ?? [200...399], bodyContains: expectBody,
+      minimumCertificateDays: tlsMinDays)
+  }
   public static let fields: [ConfigField<WatchTarget>] = [
     .init("name", \.name, doc: "Unique name, used in alerts and commands."),
     .init("host", \.host, doc: "Host name or address to probe."),
     .init(
-      "probe", \.probe, doc: "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `dns`, `ntp` or `http:URL`."),
+      "probe", \.probe,
+      doc:
+        "`icmp`, `tcp:PORT`, `tcp-connect:PORT`, `udp-openvpn:PORT`, `tcp-openvpn:PORT`, `dns`, `dns:NAME`, `ntp` or `http:URL`."
+    ),
     .init("interval", \.interval, doc: "Probe interval; 0 means `[watchdog] interval`."),
     .init("timeout", \.timeout, doc: "Probe timeout; 0 means `[watchdog] timeout`."),
     .init("depends_on", \.dependsOn, doc: "Names of targets this one is reached through (its parents)."),
+    .init(
+      "expect_status", \.expectStatus,
+      doc: "`http:URL` only: accepted status codes, e.g. `200`, `200-299`, `200,301` (redirects are not followed)."),
+    .init("expect_body", \.expectBody, doc: "`http:URL` only: text the body must contain (first MiB); empty for none."),
+    .init(
+      "tls_min_days", \.tlsMinDays,
+      doc: "`http:URL` only: an HTTPS certificate expiring within this many days is a failure; 0 for no check."),
+    .init(
+      "tls_verify", \.tlsVerify,
+      doc: "`http:URL` only: verify the HTTPS certificate chain and host name against the system's CAs."),
   ]
 }
 
@@ -411,6 +434,9 @@ public struct WatchdogConfig: ConfigSection {
   public var window = 5
   public var successes = 2
   public var maxPacketsPerSecond = 50
+  public var gateway = "none"
+  public var resolver = "none"
+  public var internetAnchors: [String] = []
   public var target: [WatchTarget] = []
   public init() {}
   public static let fields: [ConfigField<WatchdogConfig>] = [
@@ -421,6 +447,21 @@ public struct WatchdogConfig: ConfigSection {
     .init("window", \.window, doc: "...among this many latest probes."),
     .init("successes", \.successes, doc: "Consecutive successes needed to be UP again."),
     .init("max_packets_per_second", \.maxPacketsPerSecond, doc: "Global cap on probe packets sent per second."),
+    .init(
+      "gateway", \.gateway,
+      doc:
+        "Implicit target `gateway` (ICMP): `auto` follows the IPv4 default route (/proc/net/route), an address fixes it, `none` turns it off. Other targets may depend on it."
+    ),
+    .init(
+      "resolver", \.resolver,
+      doc:
+        "Implicit target `resolver` (`dns` probe): `auto` takes the first nameserver of /etc/resolv.conf, an address fixes it, `none` turns it off. It depends on `gateway` unless it is on a connected network."
+    ),
+    .init(
+      "internet_anchors", \.internetAnchors,
+      doc:
+        "Addresses pinged each round for the uplink `internet` (up if any answers; behind `gateway` when it is on). Targets with `internet` in `depends_on` are INCONCLUSIVE, not DOWN, while it is down. Empty: no uplink watch."
+    ),
     .init("target", tables: \.target, doc: "Targets to watch (`[[watchdog.target]]`)."),
   ]
 }

@@ -28,7 +28,7 @@ public enum TCPConnectVerdict: Sendable, Hashable, CustomStringConvertible {
     }
   }
 
-  static func milliseconds(_ duration: Duration) -> String {
+  public static func milliseconds(_ duration: Duration) -> String {
     let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     return String(format: "%.3f", ms)
   }

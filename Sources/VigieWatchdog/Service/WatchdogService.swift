@@ -53,9 +53,10 @@ public final class WatchdogBoard: Sendable {
 /// feeds the results to the pure `OutageEvaluator` (thresholds, dependencies,
 /// flapping) and turns its events into log lines and alerts.
 ///
-/// Probes built so far: `icmp` (one echo request) and `tcp-connect:PORT`.
-/// Targets with another probe type are reported INCONCLUSIVE ("probe not
-/// built yet") rather than pretending.
+/// Every probe kind of `ProbeSpec` runs: `icmp` (one echo request),
+/// `tcp:PORT` (half-open SYN, or connect() without CAP_NET_RAW),
+/// `tcp-connect:PORT`, the service probes (`dns`, `dns:NAME`, `ntp`,
+/// `udp-openvpn:PORT`, `tcp-openvpn:PORT`) and `http:URL`.
 public final class WatchdogService: Service, Sendable {
   let config: WatchdogConfig
   let board: WatchdogBoard
@@ -76,44 +77,93 @@ public final class WatchdogService: Service, Sendable {
   }
 
   public func run() async throws {
-    let graph = TargetGraph(watchdog: config)
+    var implicit = ImplicitTargets(config: config)
+    implicit.refresh(logger: logger)
+    let targets = implicit.targets + config.target
+    var effective = config
+    effective.target = targets
+    let uplink: TargetGraph.Uplink? =
+      implicit.watchesUplink
+      ? TargetGraph.Uplink(dependsOn: implicit.hasGateway ? ["gateway"] : [], interval: config.interval) : nil
+    let graph = TargetGraph(watchdog: effective, uplink: uplink)
     for issue in graph.issues { logger.warning("target ignored", metadata: ["issue": "\(issue)"]) }
     var evaluator = OutageEvaluator(graph: graph, policy: MonitorPolicy(config))
+    // Every probe sends one packet (a TCP or HTTP exchange a few more: the
+    // cap is on probes started, counted as packets).
+    let budget = PacketBudget(perSecond: config.maxPacketsPerSecond)
     let epoch = ContinuousClock.now
     let wallEpoch = Date()
     var next: [String: ContinuousClock.Instant] = [:]
-    for target in config.target { next[target.name] = epoch }
+    for target in targets { next[target.name] = epoch }
+    if uplink != nil { next[TargetGraph.uplinkName] = epoch }
     var lastRTT: [String: Duration] = [:]
     var lastOutcome: [String: String] = [:]
-    publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
+    publish(evaluator, targets: targets, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
 
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       let now = ContinuousClock.now
-      let due = config.target.filter { (next[$0.name] ?? now) <= now }
-      if !due.isEmpty {
+      implicit.refresh(logger: logger)
+      let due = implicit.apply(to: targets).filter { (next[$0.name] ?? now) <= now }
+      let uplinkDue = uplink != nil && (next[TargetGraph.uplinkName] ?? now) <= now
+      if !due.isEmpty || uplinkDue {
+        let anchors = uplinkDue ? config.internetAnchors : []
+        let timeout = config.timeout
+        async let anchorOutcomes = withTaskGroup(of: ProbeOutcome.self) { group in
+          for anchor in anchors {
+            var probe = WatchTarget()
+            probe.name = TargetGraph.uplinkName
+            probe.host = anchor
+            group.addTask {
+              do { try await budget.acquire() } catch {
+                return .inconclusive(InconclusiveReason(.rateLimited, "stopping"))
+              }
+              return await Self.probe(probe, timeout: timeout)
+            }
+          }
+          var collected: [ProbeOutcome] = []
+          for await outcome in group { collected.append(outcome) }
+          return collected
+        }
         let results = await withTaskGroup(of: (String, ProbeOutcome).self) { group in
           for target in due {
             let timeout = target.timeout > .zero ? target.timeout : config.timeout
-            group.addTask { (target.name, await Self.probe(target, timeout: timeout)) }
+            group.addTask {
+              // An implicit target with nothing to probe (no default route).
+              if target.host.isEmpty, target.name == "gateway" || target.name == "resolver" {
+                return (target.name, .inconclusive(InconclusiveReason(.noRoute, "no \(target.name) found")))
+              }
+              do {
+                try await budget.acquire()
+              } catch {
+                return (target.name, .inconclusive(InconclusiveReason(.rateLimited, "stopping")))
+              }
+              return (target.name, await Self.probe(target, timeout: timeout))
+            }
           }
           var collected: [(String, ProbeOutcome)] = []
           for await result in group { collected.append(result) }
           return collected
         }
+        let uplinkRound = await anchorOutcomes
         let time = WatchTime(sinceEpoch: epoch.duration(to: .now))
         for (name, outcome) in results {
           lastOutcome[name] = Self.describe(outcome)
           if case .success(let rtt?) = outcome { lastRTT[name] = rtt }
         }
+        if let round = ProbeOutcome.uplinkRound(uplinkRound) {
+          lastOutcome[TargetGraph.uplinkName] = Self.describe(round)
+          if case .success(let rtt?) = round { lastRTT[TargetGraph.uplinkName] = rtt }
+        }
         let events = evaluator.evaluate(
-          results.map { ProbeResult(target: $0.0, outcome: $0.1, time: time) }, at: time)
+          results.map { ProbeResult(target: $0.0, outcome: $0.1, time: time) }, uplink: uplinkRound, at: time)
         for target in due {
           let interval = target.interval > .zero ? target.interval : config.interval
           next[target.name] = now.advanced(by: interval)
         }
+        if uplinkDue { next[TargetGraph.uplinkName] = now.advanced(by: config.interval) }
         // Parents worth checking now (a child started failing): probe them early.
         for parent in evaluator.parentsToCheck { next[parent] = now }
-        publish(evaluator, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
+        publish(evaluator, targets: targets, lastRTT: lastRTT, lastOutcome: lastOutcome, wallEpoch: wallEpoch)
         for event in events { await announce(event, wallEpoch: wallEpoch) }
       }
       let earliest = next.values.min() ?? now.advanced(by: config.interval)
@@ -123,15 +173,22 @@ public final class WatchdogService: Service, Sendable {
   }
 
   func publish(
-    _ evaluator: OutageEvaluator, lastRTT: [String: Duration], lastOutcome: [String: String], wallEpoch: Date
+    _ evaluator: OutageEvaluator, targets: [WatchTarget], lastRTT: [String: Duration], lastOutcome: [String: String],
+    wallEpoch: Date
   ) {
     board.update(wan: Self.wan(evaluator, wallEpoch: wallEpoch))
-    board.update(
-      config.target.map { target in
+    var rows = targets.map { target in
+      WatchdogBoard.Row(
+        name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
+        lastOutcome: lastOutcome[target.name] ?? "not probed yet")
+    }
+    if let uplink = evaluator.uplinkState {
+      rows.insert(
         WatchdogBoard.Row(
-          name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
-          lastOutcome: lastOutcome[target.name] ?? "not probed yet")
-      })
+          name: TargetGraph.uplinkName, state: uplink, lastRTT: lastRTT[TargetGraph.uplinkName],
+          lastOutcome: lastOutcome[TargetGraph.uplinkName] ?? "not probed yet"), at: 0)
+    }
+    board.update(rows)
   }
 
   /// The WAN from the uplink's verdict, or from the internet targets'.
@@ -210,18 +267,21 @@ public final class WatchdogService: Service, Sendable {
     }
   }
 
-  static func describe(_ outcome: ProbeOutcome) -> String {
+  /// `answered in 1.2 ms`, `failed: refused: port 22 closed (RST)`,
+  /// `inconclusive: no answer within 1s: server may use tls-auth`.
+  public static func describe(_ outcome: ProbeOutcome) -> String {
     switch outcome {
-    case .success(let rtt): rtt.map { "answered in \($0)" } ?? "answered"
+    case .success(let rtt): rtt.map { "answered in \(TCPConnectVerdict.milliseconds($0)) ms" } ?? "answered"
     case .failure(let failure): "failed: \(failure)"
-    case .inconclusive(let reason): "inconclusive: \(reason)"
+    case .inconclusive(let reason): "inconclusive: " + (reason.detail.isEmpty ? "\(reason.code)" : reason.detail)
     }
   }
 
   // MARK: Probes
 
-  /// Runs one probe; never throws: every problem is an outcome.
-  static func probe(_ target: WatchTarget, timeout: Duration) async -> ProbeOutcome {
+  /// Runs one probe of `target`, as the service does (the `PROBE` command
+  /// and `vigie probe` use it); never throws: every problem is an outcome.
+  public static func probe(_ target: WatchTarget, timeout: Duration) async -> ProbeOutcome {
     guard case .success(let spec) = ProbeSpec.parse(target.probe) else {
       return .inconclusive(InconclusiveReason(.other, "invalid probe \(target.probe)"))
     }
@@ -256,8 +316,82 @@ public final class WatchdogService: Service, Sendable {
       } catch {
         return .inconclusive(InconclusiveReason(.other, "\(error)"))
       }
-    case .tcpSYN, .udpOpenVPN, .dns, .ntp, .http:
-      return .inconclusive(InconclusiveReason(.other, "probe type \(target.probe) is not built yet"))
+    case .dns, .dnsQuery, .ntp, .udpOpenVPN, .tcpOpenVPN:
+      do {
+        let verdict: ServiceVerdict
+        switch spec {
+        case .dns: verdict = try await ServiceProbe.dns(host: target.host, name: nil, timeout: timeout)
+        case .dnsQuery(let name): verdict = try await ServiceProbe.dns(host: target.host, name: name, timeout: timeout)
+        case .ntp: verdict = try await ServiceProbe.ntp(host: target.host, timeout: timeout)
+        case .udpOpenVPN(let port):
+          verdict = try await ServiceProbe.openVPN(host: target.host, port: port, tcp: false, timeout: timeout)
+        case .tcpOpenVPN(let port):
+          verdict = try await ServiceProbe.openVPN(host: target.host, port: port, tcp: true, timeout: timeout)
+        default: return .inconclusive(InconclusiveReason(.other, "unreachable probe kind"))
+        }
+        return outcome(verdict, silenceProvesNothing: spec.isOpenVPN)
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .http(let url):
+      do {
+        switch try await HTTPProbe.probe(
+          url: url, check: target.httpCheck, verifyTLS: target.tlsVerify, timeout: timeout)
+        {
+        case .ok(let rtt, _, _): return .success(rtt: rtt)
+        case .bad(let why): return .failure(ProbeFailure(.badAnswer, why))
+        case .refused(let why): return .failure(ProbeFailure(.refused, why))
+        case .timeout(let why): return .failure(ProbeFailure(.timeout, why))
+        case .unreachable(let why): return .failure(ProbeFailure(.unreachable, why))
+        case .noRoute(let why): return .inconclusive(InconclusiveReason(.noRoute, why))
+        case .failed(let why): return .failure(ProbeFailure(.other, why))
+        }
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    case .tcpSYN(let port):
+      do {
+        let result = try await TCPSYNProbe.probe(host: target.host, port: port, timeout: timeout)
+        let mode = result.mode == .raw ? "" : " (connect() mode: \(result.fallbackReason ?? "raw SYN not permitted"))"
+        switch result.verdict {
+        case .open(let rtt): return .success(rtt: rtt)
+        case .closed: return .failure(ProbeFailure(.refused, "port \(port) closed (RST)" + mode))
+        case .filtered:
+          return .failure(ProbeFailure(.timeout, "no answer to the SYN on port \(port) within \(timeout)" + mode))
+        case .unreachable(let why):
+          return why.contains("Network is unreachable")
+            ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why + mode))
+        }
+      } catch let error as PingError {
+        return error.code == .resolutionFailed
+          ? .failure(ProbeFailure(.other, error.message))
+          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+      } catch {
+        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+      }
+    }
+  }
+
+  /// A service verdict as the state machine sees it. Silence (UDP
+  /// open|filtered, or a TCP server that says nothing) is a failure for DNS
+  /// and NTP, which answer every valid request, and inconclusive for
+  /// OpenVPN, whose servers with tls-auth drop our unsigned reset.
+  static func outcome(_ verdict: ServiceVerdict, silenceProvesNothing: Bool) -> ProbeOutcome {
+    switch verdict {
+    case .open(let rtt, _): return .success(rtt: rtt)
+    case .badAnswer(_, let detail): return .failure(ProbeFailure(.badAnswer, detail))
+    case .closed(let why): return .failure(ProbeFailure(.refused, why))
+    case .filtered(let why): return .failure(ProbeFailure(.timeout, why))
+    case .silent(let why):
+      return silenceProvesNothing
+        ? .inconclusive(InconclusiveReason(.silent, why)) : .failure(ProbeFailure(.timeout, why + " (open|filtered)"))
+    case .unreachable(let why):
+      return why.contains("Network is unreachable")
+        ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why))
     }
   }
 }
