@@ -66,6 +66,9 @@ struct StatusPageTests {
     let svg = try #require(result["svg"] as? [String: Any])
     #expect(svg["count"] as? Int == 2, "one latency graph per target (the modem is disabled)")
     #expect((svg["problems"] as? [String])?.isEmpty == true, "\(svg)")
+    // The loopback target's answers are drawn: its graph has a line.
+    let polylines = svg["polylines"] as? [String] ?? []
+    #expect(!polylines.isEmpty && polylines[0].split(separator: " ").count >= 2, "\(svg)")
 
     let metrics = try #require(result["metrics"] as? [String: Any])
     let families = try #require(metrics["families"] as? [String: [String: Any]])

@@ -38,7 +38,8 @@ extension Daemon {
       targets: rows.map {
         StatusPageModel.Target(
           name: $0.name, state: "\($0.state)", lastRTTMilliseconds: $0.lastRTT.map { Self.milliseconds($0) },
-          lastOutcome: $0.lastOutcome, history: [])
+          lastOutcome: $0.lastOutcome,
+          history: watchdogBoard.history(of: $0.name).map { SVGGraph.Point(time: $0.time, value: $0.milliseconds) })
       },
       alerts: alerts, smsSentToday: sentToday, smsDailyBudget: config.sms.dailyBudget,
       drive: config.drive.enabled ? "the Drive sync mount is not built yet (issue 7)" : "disabled",

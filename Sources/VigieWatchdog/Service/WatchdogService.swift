@@ -19,7 +19,15 @@ public final class WatchdogBoard: Sendable {
     public var lastOutcome: String
   }
 
+  /// One probe of a target's history, for graphs: wall-clock seconds since
+  /// the Unix epoch, and the round trip in milliseconds (nil: lost).
+  public struct HistoryPoint: Sendable, Hashable {
+    public var time: Int
+    public var milliseconds: Double?
+  }
+
   private let rows = Mutex<[Row]>([])
+  private let histories = Mutex<[String: [HistoryPoint]]>([:])
   private let wanState = Mutex<WANState>(.unknown("no watchdog targets"))
 
   public init() {}
@@ -30,6 +38,13 @@ public final class WatchdogBoard: Sendable {
   public var wan: WANState { wanState.withLock { $0 } }
 
   func update(_ new: [Row]) { rows.withLock { $0 = new } }
+
+  /// The probes kept for `target` (the last `1440` by default: a day at one
+  /// probe a minute), oldest first. Probes that told nothing are left out;
+  /// answers without a round trip (some HTTP checks) too.
+  public func history(of target: String) -> [HistoryPoint] { histories.withLock { $0[target] ?? [] } }
+
+  func update(histories new: [String: [HistoryPoint]]) { histories.withLock { $0 = new } }
 
   func update(wan: WANState) { wanState.withLock { $0 = wan } }
 
@@ -177,6 +192,23 @@ public final class WatchdogService: Service, Sendable {
     wallEpoch: Date
   ) {
     board.update(wan: Self.wan(evaluator, wallEpoch: wallEpoch))
+    let epochSeconds = Int(wallEpoch.timeIntervalSince1970)
+    var histories: [String: [WatchdogBoard.HistoryPoint]] = [:]
+    for target in targets {
+      guard let monitor = evaluator.monitor(of: target.name) else { continue }
+      histories[target.name] = monitor.history.samples.compactMap { sample in
+        let time = epochSeconds + Int(sample.time.sinceEpoch.components.seconds)
+        switch sample.result {
+        case .lost: return WatchdogBoard.HistoryPoint(time: time, milliseconds: nil)
+        case .inconclusive: return nil
+        case .ok:
+          guard let rtt = sample.rtt else { return nil }
+          let ms = Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15
+          return WatchdogBoard.HistoryPoint(time: time, milliseconds: ms)
+        }
+      }
+    }
+    board.update(histories: histories)
     var rows = targets.map { target in
       WatchdogBoard.Row(
         name: target.name, state: evaluator.state(of: target.name) ?? .unknown, lastRTT: lastRTT[target.name],
