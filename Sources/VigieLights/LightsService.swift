@@ -38,22 +38,17 @@ public final class LightsService: Service, Sendable {
         report(problems)
       })
     driverBox.set(driver)
-    let map = config.patterns.map
-    var lastActivity: Int?
-    var lastPatterns: [LEDRole: LEDPattern] = [:]
+    var tracker = LightsTracker(map: config.patterns.map)
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      let state = input()
-      let patterns = map.patterns(for: state)
-      if patterns != lastPatterns {
-        lastPatterns = patterns
+      let step = tracker.step(input())
+      if let patterns = step.patterns {
         driver.post { engine, now in
           for (role, pattern) in patterns { engine.request(role.rawValue, source: "state", pattern: pattern, at: now) }
         }
       }
-      if let lastActivity, state.activity > lastActivity {
+      if step.flash {
         driver.post { engine, now in engine.flash(LEDRole.activity.rawValue, at: now) }
       }
-      lastActivity = state.activity
       try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
     }
     driverBox.set(nil)

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Synchronization
 import Testing
 import VigieCore
@@ -187,46 +186,5 @@ struct LEDBackendTests {
     driver.post { engine, now in engine.request("modem", source: "state", pattern: .on, at: now) }
     #expect(await eventually("lit") { driver.levels["modem"] == true })
     #expect(await driver.stop(waitingUpTo: .seconds(5)))
-  }
-}
-
-@Suite("LightsService")
-struct LightsServiceTests {
-  @Test func itShowsTheStateAndFlashesOnActivity() async throws {
-    let tree = try FakeLEDTree([("m", "[none]"), ("n", "[none]"), ("a", "[none]"), ("ACT", "[mmc0]")])
-    defer { tree.remove() }
-    var config = LEDsConfig()
-    config.sysfsRoot = tree.root
-    (config.modem, config.network, config.alert, config.activity) = ("sysfs:m", "sysfs:n", "sysfs:a", "sysfs:ACT")
-    let state = Mutex(
-      LightsInput(modem: .good, targetsDown: 0, targetsUp: 2, targetsWatched: 2, openAlerts: 0, activity: 0))
-    let reports = Reports()
-    let service = LightsService(
-      config: config, input: { state.withLock { $0 } }, interval: .milliseconds(20), problems: reports.add,
-      logger: .init(label: "test"))
-    let task = Task { try await service.run() }
-    #expect(
-      await eventually("modem and network lit") {
-        tree.read("m", "brightness") == "255" && tree.read("n", "brightness") == "255"
-      })
-    #expect(reports.first == [])
-    #expect(tree.read("a", "brightness") == "0")
-    #expect(tree.read("ACT", "trigger") == "none")
-
-    // An SMS or a transfer: the activity LED (dark when idle) flashes once.
-    let sampler = FileSampler(tree.root + "/ACT/brightness")
-    defer { sampler.stop() }
-    #expect(await eventually("ACT written dark") { sampler.values == ["0"] })
-    state.withLock { $0.activity += 1 }
-    #expect(await eventually("activity flash") { sampler.values.contains("255") })
-    #expect(await eventually("flash over") { tree.read("ACT", "brightness") == "0" })
-
-    // The modem disappears: its LED goes dark.
-    state.withLock { $0.modem = .absent }
-    #expect(await eventually("modem dark") { tree.read("m", "brightness") == "0" })
-
-    task.cancel()
-    _ = try? await task.value
-    #expect(tree.read("ACT", "trigger") == "mmc0", "the Pi's LED is given back to the kernel")
   }
 }

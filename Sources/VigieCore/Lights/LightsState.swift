@@ -104,3 +104,24 @@ public struct LEDPatternMap: Sendable, Hashable {
     ]
   }
 }
+
+/// What the LED service does with each reading of the state: post the
+/// patterns when they change, flash the activity LED when the activity
+/// counter grew (not at the first reading, nor when it restarted lower).
+public struct LightsTracker: Sendable {
+  public let map: LEDPatternMap
+  private var lastPatterns: [LEDRole: LEDPattern]?
+  private var lastActivity: Int?
+
+  public init(map: LEDPatternMap) { self.map = map }
+
+  /// The patterns to post (nil: unchanged) and whether to flash.
+  public mutating func step(_ input: LightsInput) -> (patterns: [LEDRole: LEDPattern]?, flash: Bool) {
+    let patterns = map.patterns(for: input)
+    let changed = patterns != lastPatterns
+    lastPatterns = patterns
+    let flash = lastActivity.map { input.activity > $0 } ?? false
+    lastActivity = input.activity
+    return (changed ? patterns : nil, flash)
+  }
+}

@@ -252,3 +252,27 @@ struct LEDStateMapTests {
     #expect(VigieConfig().leds.devices.map(\.role) == [.modem, .network, .alert, .activity])
   }
 }
+
+@Suite("LED service steps")
+struct LightsTrackerTests {
+  func input(_ modem: ModemLight = .good, down: Int = 0, activity: Int = 0) -> LightsInput {
+    LightsInput(
+      modem: modem, targetsDown: down, targetsUp: 2 - down, targetsWatched: 2, openAlerts: 0, activity: activity)
+  }
+
+  @Test func patternsArePostedWhenTheyChangeAndActivityFlashes() {
+    var tracker = LightsTracker(map: LEDPatternsConfig().map)
+    let first = tracker.step(input(activity: 5))
+    #expect(first.patterns?[.modem] == .on, "the first reading posts every pattern")
+    #expect(!first.flash, "no flash for what happened before")
+    let same = tracker.step(input(activity: 5))
+    #expect(same.patterns == nil && !same.flash, "nothing changed: nothing posted")
+    let sms = tracker.step(input(activity: 6))
+    #expect(sms.patterns == nil && sms.flash, "an SMS: one flash")
+    let down = tracker.step(input(down: 1, activity: 6))
+    #expect(down.patterns?[.network] == .code(1) && !down.flash)
+    let restarted = tracker.step(input(down: 1, activity: 0))
+    #expect(!restarted.flash, "the modem service restarted its counters: no flash")
+    #expect(tracker.step(input(.absent, down: 1, activity: 0)).patterns?[.modem] == .off)
+  }
+}
