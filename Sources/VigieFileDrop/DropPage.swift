@@ -3,18 +3,18 @@ import VigieCore
 /// The web page: rendered on the server (the listing works without
 /// JavaScript), with a stylesheet and a script embedded in the binary and
 /// served from `/?asset=drop.css` and `/?asset=drop.js`; no third-party
-/// CDN. Every file name goes through `FileNames.htmlEscape` or into a URL
+/// CDN. Every file name goes through `HTML.escape` or into a URL
 /// through `DropPath.percentEncode`.
 enum DropPage {
   static func render(path: DropPath, entries: [DropEntry]?) -> String {
-    let title = FileNames.htmlEscape(path.isRoot ? "/" : path.description + "/")
+    let title = HTML.escape(path.isRoot ? "/" : path.description + "/")
     var rows = ""
     if !path.isRoot {
       rows += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n"
     }
     for entry in entries ?? [] {
       let href = DropPath.percentEncode(entry.name) + (entry.isDirectory ? "/" : "")
-      let label = FileNames.htmlEscape(entry.name) + (entry.isDirectory ? "/" : "")
+      let label = HTML.escape(entry.name) + (entry.isDirectory ? "/" : "")
       let size = entry.isDirectory ? "" : formatSize(entry.size)
       rows +=
         "<tr><td><a href=\"\(href)\">\(label)</a></td><td class=\"size\">\(size)</td><td><time>\(HTTPDate.format(entry.modified))</time></td></tr>\n"

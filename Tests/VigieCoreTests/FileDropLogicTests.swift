@@ -187,7 +187,7 @@ import VigieCore
 
   @Test func htmlAndJSONEscaping() {
     #expect(
-      FileNames.htmlEscape("<img src=x onerror='a(1)'>&\"") == "&lt;img src=x onerror=&#39;a(1)&#39;&gt;&amp;&quot;")
+      HTML.escape("<img src=x onerror='a(1)'>&\"") == "&lt;img src=x onerror=&#39;a(1)&#39;&gt;&amp;&quot;")
     #expect(FileNames.jsonString("a\"b\\c\n</script>\u{1}") == "\"a\\\"b\\\\c\\n\\u003c/script\\u003e\\u0001\"")
   }
 

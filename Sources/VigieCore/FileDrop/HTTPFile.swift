@@ -165,23 +165,6 @@ public enum FileNames {
       "\(inline ? "inline" : "attachment"); filename=\"\(fallback)\"; filename*=UTF-8''\(DropPath.percentEncode(name))"
   }
 
-  /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
-  public static func htmlEscape(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for character in text {
-      switch character {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&#39;"
-      default: out.append(character)
-      }
-    }
-    return out
-  }
-
   /// Escapes `text` as a JSON string literal (with the quotes).
   public static func jsonString(_ text: String) -> String {
     var out = "\""

@@ -240,6 +240,15 @@ public final class WatchdogService: Service, Sendable {
     return WANState.derive(uplink: uplink, internet: internet)
   }
 
+  /// A probe that threw: a name that does not resolve is the target's
+  /// failure; anything else happened on our side and proves nothing.
+  static func outcome(of error: any Error) -> ProbeOutcome {
+    guard let error = error as? PingError else { return .inconclusive(InconclusiveReason(.other, "\(error)")) }
+    return error.code == .resolutionFailed
+      ? .failure(ProbeFailure(.other, error.message))
+      : .inconclusive(InconclusiveReason(.sendFailed, error.message))
+  }
+
   func announce(_ event: WatchEvent, wallEpoch: Date) async {
     let text = "\(siteName): " + Self.text(event, wallEpoch: wallEpoch)
     if event.isAlert {
@@ -324,12 +333,8 @@ public final class WatchdogService: Service, Sendable {
         if let rtt = result.rtts.first { return .success(rtt: rtt) }
         if let error = result.errors.first { return .failure(ProbeFailure(.unreachable, error)) }
         return .failure(ProbeFailure(.timeout, "no echo reply within \(timeout)"))
-      } catch let error as PingError {
-        return error.code == .resolutionFailed
-          ? .failure(ProbeFailure(.other, error.message))
-          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
       } catch {
-        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+        return Self.outcome(of: error)
       }
     case .tcpConnect(let port):
       do {
@@ -341,12 +346,8 @@ public final class WatchdogService: Service, Sendable {
           return why.contains("Network is unreachable")
             ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why))
         }
-      } catch let error as PingError {
-        return error.code == .resolutionFailed
-          ? .failure(ProbeFailure(.other, error.message))
-          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
       } catch {
-        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+        return Self.outcome(of: error)
       }
     case .dns, .dnsQuery, .ntp, .udpOpenVPN, .tcpOpenVPN:
       do {
@@ -362,12 +363,8 @@ public final class WatchdogService: Service, Sendable {
         default: return .inconclusive(InconclusiveReason(.other, "unreachable probe kind"))
         }
         return outcome(verdict, silenceProvesNothing: spec.isOpenVPN)
-      } catch let error as PingError {
-        return error.code == .resolutionFailed
-          ? .failure(ProbeFailure(.other, error.message))
-          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
       } catch {
-        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+        return Self.outcome(of: error)
       }
     case .http(let url):
       do {
@@ -398,12 +395,8 @@ public final class WatchdogService: Service, Sendable {
           return why.contains("Network is unreachable")
             ? .inconclusive(InconclusiveReason(.noRoute, why)) : .failure(ProbeFailure(.unreachable, why + mode))
         }
-      } catch let error as PingError {
-        return error.code == .resolutionFailed
-          ? .failure(ProbeFailure(.other, error.message))
-          : .inconclusive(InconclusiveReason(.sendFailed, error.message))
       } catch {
-        return .inconclusive(InconclusiveReason(.other, "\(error)"))
+        return Self.outcome(of: error)
       }
     }
   }
